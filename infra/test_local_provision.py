@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""infra/local_provision.py against a real moto server (plain unittest; needs the repo's .venv).
+
+Run: .venv/bin/python infra/test_local_provision.py
+
+Starts moto in-process on a free port, provisions the stack through the CLI, then checks what the
+pipeline relies on: S3 -> SQS notifications per prefix, redrive to the DLQ, the shops table, the
+resolved function environments, and that a second run reuses the stack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+import urllib.parse
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+INFRA = Path(__file__).resolve().parent
+PROVISION = INFRA / "local_provision.py"
+TEMPLATE = Path(os.environ.get("OMNILAKE_TEMPLATE", INFRA / "template.yaml"))
+
+
+def provision(endpoint: str, stack: str, out: Path, template: Path = TEMPLATE, *extra: str):
+    return subprocess.run([sys.executable, str(PROVISION), "--endpoint", endpoint, "--stack-name", stack,
+                           "--template", str(template), "--out", str(out), *extra],
+                          capture_output=True, text=True, timeout=120)
+
+
+def s3_records(messages: list[dict]) -> list[dict]:
+    """S3 event records from SQS messages, skipping moto's/S3's s3:TestEvent."""
+    records = []
+    for m in messages:
+        body = json.loads(m["Body"])
+        if body.get("Event") == "s3:TestEvent":
+            continue
+        records.extend(body["Records"])
+    return records
+
+
+def key_of(record: dict) -> str:
+    # moto quote_plus-encodes the whole key ("/" arrives as %2F); real S3 encodes less. This decodes both.
+    return urllib.parse.unquote_plus(record["s3"]["object"]["key"])
+
+
+class LocalProvisionTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # in-process moto: keep its request log and "not supported by CloudFormation" warnings quiet
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("moto").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto", category=UserWarning)
+        cls.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        cls.server.start()
+        host, port = cls.server.get_host_and_port()
+        cls.endpoint = f"http://{host}:{port}"
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.out = Path(cls.tmp.name) / "stack.json"
+        run = provision(cls.endpoint, "omnilake-test", cls.out)
+        if run.returncode != 0:
+            raise AssertionError(f"provisioning failed:\n{run.stdout}\n{run.stderr}")
+        cls.first_run = run.stdout
+        cls.doc = json.loads(cls.out.read_text())
+        cfg = Config(s3={"addressing_style": "path"})
+        cls.s3 = boto3.client("s3", endpoint_url=cls.endpoint, config=cfg)
+        cls.sqs = boto3.client("sqs", endpoint_url=cls.endpoint)
+        cls.ddb = boto3.client("dynamodb", endpoint_url=cls.endpoint)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.tmp.cleanup()
+
+    def drain(self, queue: str) -> list[dict]:
+        url = self.doc["queues"][queue]["url"]
+        got = []
+        while True:
+            batch = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not batch:
+                return got
+            for m in batch:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            got.extend(batch)
+
+    def test_notifications_route_by_prefix(self):
+        for q in self.doc["queues"]:
+            self.drain(q)  # the s3:TestEvents sent when notifications were configured
+        bucket = self.doc["bucket"]
+        puts = {"raw/platform=shopify/shop=s1/dt=2024-05-01/x y.json": "RawEventsQueue",
+                "incoming/orders/pos-2024-05-01.csv": "FeedFilesQueue",
+                "canonical/orders/dt=2024-05-01/b1.jsonl.gz": "CanonicalOrdersQueue",
+                "quarantine/normalize/dt=2024-05-01/z.json": None,
+                "canonical/inventory/dt=2024-05-01/b1.jsonl.gz": None}
+        for key in puts:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
+        for queue in self.doc["queues"]:
+            want = sorted(k for k, q in puts.items() if q == queue)
+            got = sorted(key_of(r) for r in s3_records(self.drain(queue)))
+            self.assertEqual(got, want, queue)
+
+    def test_redrive_to_dlq_after_max_receives(self):
+        q = self.doc["queues"]["CanonicalOrdersQueue"]
+        self.drain("CanonicalOrdersQueue")
+        self.sqs.send_message(QueueUrl=q["url"], MessageBody="poison")
+        for _ in range(q["max_receive_count"]):
+            got = self.sqs.receive_message(QueueUrl=q["url"], VisibilityTimeout=0).get("Messages", [])
+            self.assertEqual([m["Body"] for m in got], ["poison"])
+        self.assertEqual(self.sqs.receive_message(QueueUrl=q["url"]).get("Messages", []), [])
+        dead = self.sqs.receive_message(QueueUrl=q["dlq_url"]).get("Messages", [])
+        self.assertEqual([m["Body"] for m in dead], ["poison"])
+        attrs = self.sqs.get_queue_attributes(QueueUrl=q["url"], AttributeNames=["All"])["Attributes"]
+        self.assertEqual(json.loads(attrs["RedrivePolicy"]), {"deadLetterTargetArn": q["dlq_arn"], "maxReceiveCount": 5})
+        self.assertIn("s3.amazonaws.com", attrs["Policy"])
+
+    def test_moto_does_not_consume_mapped_queues(self):
+        # The mappings exist disabled; an enabled one would eat messages trying to run Docker.
+        q = self.doc["queues"]["RawEventsQueue"]
+        self.drain("RawEventsQueue")
+        self.sqs.send_message(QueueUrl=q["url"], MessageBody="for-the-local-poller")
+        got = self.drain("RawEventsQueue")
+        self.assertEqual([m["Body"] for m in got], ["for-the-local-poller"])
+
+    def test_shops_table(self):
+        table = self.doc["tables"]["ShopsTable"]
+        desc = self.ddb.describe_table(TableName=table)["Table"]
+        self.assertEqual(desc["KeySchema"], [{"AttributeName": "pk", "KeyType": "HASH"}])
+        pitr = self.ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+        self.assertEqual(pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"], "ENABLED")
+        self.ddb.put_item(TableName=table, Item={"pk": {"S": "shopify#s1"}, "time_zone": {"S": "Asia/Shanghai"}})
+        item = self.ddb.get_item(TableName=table, Key={"pk": {"S": "shopify#s1"}})["Item"]
+        self.assertEqual(item["time_zone"]["S"], "Asia/Shanghai")
+
+    def test_bucket_settings_applied(self):
+        bucket = self.doc["bucket"]
+        self.assertEqual(self.s3.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled")
+        pab = self.s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        self.assertTrue(all(pab.values()))
+        enc = self.s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+        self.assertEqual(enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"], "aws:kms")
+        # the log bucket keeps its log-delivery grant; TLS-only denies are dropped locally (plain HTTP)
+        log_policy = self.s3.get_bucket_policy(Bucket=self.doc["resources"]["AccessLogBucket"])["Policy"]
+        self.assertIn("logging.s3.amazonaws.com", log_policy)
+        self.assertNotIn("aws:SecureTransport", log_policy)
+        self.assertEqual(self.s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]["TargetPrefix"], "data-bucket/")
+
+    def test_document_is_resolved_from_the_template(self):
+        d = self.doc
+        self.assertEqual(d["secret_prefix"], "omnilake-test/shops/")
+        self.assertEqual(set(d["functions"]), {"ingest-webhook", "ingest-feed", "normalize-orders"})
+        for fn in d["functions"].values():
+            self.assertEqual(fn["env"]["OMNILAKE_BUCKET"], d["bucket"])
+            self.assertEqual(fn["env"]["OMNILAKE_SHOPS_TABLE"], d["tables"]["ShopsTable"])
+            self.assertNotIn("${", json.dumps(fn["env"]))
+        self.assertEqual(d["functions"]["ingest-feed"]["timeout"], 300)
+        esm = {m["binary"]: m for m in d["event_source_mappings"]}
+        self.assertEqual((esm["normalize-orders"]["queue"], esm["normalize-orders"]["batch_size"],
+                          esm["normalize-orders"]["max_batching_window_s"]), ("RawEventsQueue", 50, 2))
+        self.assertEqual((esm["ingest-feed"]["queue"], esm["ingest-feed"]["batch_size"]), ("FeedFilesQueue", 5))
+        self.assertTrue(all(m["report_batch_item_failures"] for m in esm.values()))
+        self.assertEqual(d["http_routes"], [{"method": "POST", "path": "/webhooks/{platform}/{shop_id}",
+                                             "binary": "ingest-webhook", "function_logical_id": "IngestWebhookFunction",
+                                             "api": "WebhookApi"}])
+        self.assertTrue(d["queues"]["RawEventsQueue"]["url"].startswith(self.endpoint))
+
+    def test_second_run_reuses_and_changed_template_needs_replace(self):
+        again = Path(self.tmp.name) / "again.json"
+        run = provision(self.endpoint, "omnilake-test", again)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("reused", run.stdout)
+        first, second = self.doc, json.loads(again.read_text())
+        self.assertEqual((first["bucket"], first["queues"]), (second["bucket"], second["queues"]))
+
+        changed = Path(self.tmp.name) / "template.yaml"
+        changed.write_text(TEMPLATE.read_text().replace("Default: 365", "Default: 400"))
+        run = provision(self.endpoint, "omnilake-test", Path(self.tmp.name) / "changed.json", changed)
+        self.assertEqual(run.returncode, 1)
+        self.assertIn("--replace", run.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)

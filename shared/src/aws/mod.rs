@@ -1,0 +1,32 @@
+//! Thin storage adapters over the AWS SDK. They map SDK errors to meaning ([`StorageError`])
+//! and are tested against moto server, never against fakes. Endpoints come from the SDK's own
+//! `AWS_ENDPOINT_URL*` variables, so the same code talks to AWS and to the local stack.
+
+mod error;
+pub mod s3;
+pub mod secrets;
+pub mod shops;
+
+pub use error::StorageError;
+
+/// Loads the SDK configuration once per cold start (region, credentials, endpoint overrides).
+pub async fn load_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+}
+
+/// Reads a required environment variable, naming it in the error.
+pub fn env_var(name: &str) -> Result<String, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(ConfigError::Missing(name.to_string())),
+    }
+}
+
+/// A function's configuration is incomplete.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(String),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: String, reason: String },
+}

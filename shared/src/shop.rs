@@ -1,0 +1,69 @@
+//! A registered shop: who may send for it and how its days, money and stock are counted.
+
+use chrono_tz::Tz;
+
+use crate::canonical::time::DEFAULT_TIME_ZONE;
+use crate::platforms::Platform;
+
+/// One shop of one platform (SPEC "Platforms"). Its secret is not here: only the name of the
+/// secret in the secret store, so the table never holds key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shop {
+    pub platform: Platform,
+    pub shop_id: String,
+    pub time_zone: Tz,
+    pub currency: String,
+    /// ISO 3166 region used to read phone numbers without a country code.
+    pub country: String,
+    /// The stock location that fulfils this shop's online orders.
+    pub location_id: String,
+    /// Name of the secret (in Secrets Manager) that authenticates this shop's deliveries.
+    pub secret_id: String,
+}
+
+impl Shop {
+    /// A shop with the SPEC's defaults (`Asia/Shanghai`, `CNY`, `CN`, location = shop id).
+    pub fn with_defaults(platform: Platform, shop_id: &str, secret_id: String) -> Shop {
+        Shop {
+            platform,
+            shop_id: shop_id.to_string(),
+            time_zone: DEFAULT_TIME_ZONE,
+            currency: "CNY".into(),
+            country: "CN".into(),
+            location_id: shop_id.to_string(),
+            secret_id,
+        }
+    }
+
+    /// The key of the shop's item in the shops table.
+    pub fn table_key(platform: Platform, shop_id: &str) -> String {
+        format!("{platform}#{shop_id}")
+    }
+
+    /// The name of a shop's secret under a deployment's prefix (`{prefix}{platform}/{shop}`).
+    pub fn secret_name(prefix: &str, platform: Platform, shop_id: &str) -> String {
+        format!("{prefix}{platform}/{shop_id}")
+    }
+}
+
+/// Shop ids appear in S3 keys and table keys: keep them short and plain.
+pub fn is_valid_shop_id(shop_id: &str) -> bool {
+    !shop_id.is_empty()
+        && shop_id.len() <= 64
+        && shop_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !shop_id.starts_with('.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shop_ids_are_plain() {
+        assert!(is_valid_shop_id("sz-store_01"));
+        assert!(!is_valid_shop_id(""));
+        assert!(!is_valid_shop_id("../etc"));
+        assert!(!is_valid_shop_id("a/b"));
+        assert!(!is_valid_shop_id(&"x".repeat(65)));
+    }
+}
