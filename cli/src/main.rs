@@ -1,1 +1,57 @@
-fn main() {}
+//! `omnilake`: the operator CLI. Runs the local stack, registers shops, signs and sends
+//! deliveries, generates demo data, replays quarantine.
+
+mod demo;
+mod env;
+mod gen;
+mod local;
+mod replay;
+mod send;
+mod shop;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "omnilake", version, about = "omnilake operator CLI")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The local stack: moto server, functions under `cargo lambda watch`, the SQS poller.
+    Local {
+        #[command(subcommand)]
+        command: local::LocalCommand,
+    },
+    /// Shops and their secrets.
+    Shop {
+        #[command(subcommand)]
+        command: shop::ShopCommand,
+    },
+    /// Sign payload files the way a platform would and POST them to the webhook route.
+    Send(send::SendArgs),
+    /// Write a seeded, realistic set of platform deliveries and feed files.
+    Gen(gen::GenArgs),
+    /// Up → generate → send → wait, then print what landed where.
+    Demo(demo::DemoArgs),
+    /// Re-run quarantined items after a fix.
+    Replay {
+        #[command(subcommand)]
+        command: replay::ReplayCommand,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    omnilake::telemetry::init_cli_logging();
+    match Cli::parse().command {
+        Command::Local { command } => local::run(command).await,
+        Command::Shop { command } => shop::run(command).await,
+        Command::Send(args) => send::run(args).await,
+        Command::Gen(args) => gen::run(args),
+        Command::Demo(args) => demo::run(args).await,
+        Command::Replay { command } => replay::run(command).await,
+    }
+}

@@ -14,6 +14,7 @@ use chrono_tz::Tz;
 use crate::canonical::CanonicalRecord;
 
 mod headers;
+pub mod outbound;
 pub mod shopify;
 pub mod signature;
 pub mod standard;

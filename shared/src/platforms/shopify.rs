@@ -136,6 +136,10 @@ struct ShopifyRefund {
     #[serde(default)]
     order_id: Value,
     created_at: DateTime<chrono::FixedOffset>,
+    /// When the refund took effect (docs/platforms.md: refunds[].`processed_at`); `created_at`
+    /// if absent.
+    #[serde(default)]
+    processed_at: Option<DateTime<chrono::FixedOffset>>,
     #[serde(default)]
     refund_line_items: Vec<RefundLineItem>,
     #[serde(default)]
@@ -149,10 +153,25 @@ struct RefundLineItem {
     #[serde(default)]
     line_item_id: Value,
     quantity: i64,
+    /// A JSON number in the REST examples (`34.65`): read exactly by `Money`, but only used when
+    /// the string twin `subtotal_set` is absent (docs/platforms.md: prefer the string field).
     #[serde(default)]
     subtotal: Option<Money>,
     #[serde(default)]
+    subtotal_set: Option<MoneySet>,
+    #[serde(default)]
     line_item: Option<RefundedItem>,
+}
+
+/// Shopify's `*_set` pair; only the shop currency matters (canonical money is in shop currency).
+#[derive(Deserialize)]
+struct MoneySet {
+    shop_money: MoneyBag,
+}
+
+#[derive(Deserialize)]
+struct MoneyBag {
+    amount: Money,
 }
 
 #[derive(Deserialize)]
@@ -226,6 +245,12 @@ pub fn parse(body: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<CanonicalRecord>
     }
 }
 
+/// Fulfilments that count (a cancelled or failed fulfilment shipped nothing).
+fn live_fulfillments(o: &ShopifyOrder) -> impl Iterator<Item = &Fulfillment> {
+    o.fulfillments.iter().filter(|f| matches!(f.status.as_deref(), Some("success") | None))
+}
+
+/// docs/platforms.md "Shopify", status: first rule that matches.
 fn status_of(o: &ShopifyOrder) -> OrderStatus {
     if o.cancelled_at.is_some() {
         return OrderStatus::Cancelled;
@@ -233,11 +258,17 @@ fn status_of(o: &ShopifyOrder) -> OrderStatus {
     match o.financial_status.as_deref().unwrap_or("pending") {
         "refunded" => OrderStatus::Refunded,
         "partially_refunded" => OrderStatus::PartiallyRefunded,
-        "voided" => OrderStatus::Cancelled,
+        // An authorisation that was voided or lapsed: the sale never happened (was: only
+        // `voided`; `expired` fell through to pending forever).
+        "voided" | "expired" => OrderStatus::Cancelled,
         "paid" => {
-            if o.fulfillments.iter().any(|f| f.shipment_status.as_deref() == Some("delivered")) {
+            // Delivered only when *every* shipment arrived (was: any one, which called a
+            // half-delivered split shipment delivered); a partial fulfilment is already shipped.
+            let mut live = live_fulfillments(o).peekable();
+            let any = live.peek().is_some();
+            if any && live.all(|f| f.shipment_status.as_deref() == Some("delivered")) {
                 OrderStatus::Delivered
-            } else if o.fulfillment_status.as_deref() == Some("fulfilled") {
+            } else if matches!(o.fulfillment_status.as_deref(), Some("fulfilled" | "partial")) {
                 OrderStatus::Shipped
             } else {
                 OrderStatus::Paid
@@ -313,20 +344,11 @@ fn order_from(o: ShopifyOrder, ctx: &ParseContext<'_>) -> Result<CanonicalOrder,
             o.email.clone(),
         ]),
     };
-    // Money was taken in these states, even if the order was later cancelled or refunded.
-    let paid = matches!(
-        o.financial_status.as_deref(),
-        Some("paid" | "partially_refunded" | "refunded" | "partially_paid")
-    );
-    let shipped_at = o
-        .fulfillments
-        .iter()
-        .filter(|f| matches!(f.status.as_deref(), Some("success") | None))
-        .map(|f| f.created_at)
-        .min();
-    let delivered_at = o
-        .fulfillments
-        .iter()
+    // Money was taken in these states, even if the order was later refunded. Not
+    // `partially_paid`: that maps to `pending`, and a pending order has no paid_at.
+    let paid = matches!(o.financial_status.as_deref(), Some("paid" | "partially_refunded" | "refunded"));
+    let shipped_at = live_fulfillments(&o).map(|f| f.created_at).min();
+    let delivered_at = live_fulfillments(&o)
         .filter(|f| f.shipment_status.as_deref() == Some("delivered"))
         .map(|f| f.updated_at.unwrap_or(f.created_at))
         .max();
@@ -336,7 +358,9 @@ fn order_from(o: ShopifyOrder, ctx: &ParseContext<'_>) -> Result<CanonicalOrder,
         order_id,
         version: o.updated_at.timestamp_millis(),
         status,
-        placed_at: utc(o.created_at),
+        // docs/platforms.md: `processed_at` is when the order was placed (it differs from
+        // `created_at` for imported and draft orders).
+        placed_at: utc(o.processed_at.unwrap_or(o.created_at)),
         paid_at: if paid { Some(utc(o.processed_at.unwrap_or(o.created_at))) } else { None },
         shipped_at: shipped_at.map(utc),
         delivered_at: delivered_at.map(utc),
@@ -379,7 +403,7 @@ fn refund_from(
             (Some(item), None) => sku_of(&item.sku, &item.variant_id, &item.id),
             (None, None) => return Err(ParseError::invalid(format!("refund {refund_id} names an unknown line"))),
         };
-        let amount = match rli.subtotal {
+        let amount = match rli.subtotal_set.as_ref().map(|s| s.shop_money.amount).or(rli.subtotal) {
             Some(a) => a,
             None => {
                 let price = known.map(|l| l.unit_price).or(rli.line_item.as_ref().and_then(|i| i.price));
@@ -394,7 +418,7 @@ fn refund_from(
         .filter(|a| a.kind.as_deref() == Some("shipping_refund"))
         .map(|a| -a.amount)
         .sum();
-    Ok(Refund { refund_id, at: utc(r.created_at), lines: out_lines, shipping })
+    Ok(Refund { refund_id, at: utc(r.processed_at.unwrap_or(r.created_at)), lines: out_lines, shipping })
 }
 
 fn refund_notice(r: ShopifyRefund, ctx: &ParseContext<'_>) -> Result<RefundNotice, ParseError> {

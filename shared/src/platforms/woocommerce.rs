@@ -108,6 +108,9 @@ struct WooLine {
     subtotal: Money,
     /// After discounts, excluding tax.
     total: Money,
+    /// Tax on `total`.
+    #[serde(default)]
+    total_tax: Option<Money>,
 }
 
 #[derive(Deserialize)]
@@ -144,7 +147,9 @@ fn status_of(status: &str, has_refunds: bool) -> OrderStatus {
         "processing" if has_refunds => OrderStatus::PartiallyRefunded,
         "completed" if has_refunds => OrderStatus::PartiallyRefunded,
         "processing" => OrderStatus::Paid,
-        // WooCommerce's "completed" means fulfilled and done: treated as delivered.
+        // WooCommerce's "completed" means fulfilled and done, and core WooCommerce has no later
+        // state: mapping it to `shipped` would leave the order in transit forever in reporting,
+        // so it is `delivered` (shipped_at = delivered_at = date_completed_gmt).
         "completed" => OrderStatus::Delivered,
         "refunded" => OrderStatus::Refunded,
         "cancelled" | "trash" => OrderStatus::Cancelled,
@@ -186,11 +191,19 @@ fn order_from(o: WooOrder, ctx: &ParseContext<'_>) -> Result<CanonicalOrder, Par
     // The order representation lists refunds only as amounts (no lines, no dates): each is
     // allocated to lines by line value and dated at this version's modification time. A full
     // refund also refunds every unit.
+    // A refund's `total` includes tax (refund 731: -37.16 = 34.65 + 2.51 tax), while canonical
+    // refunds are merchandise only (SPEC: net_sales = subtotal − refunds). Take the tax out in the
+    // proportion of line totals to line totals + line tax (docs/platforms.md), exactly: the
+    // tax-free part of 37.16 over 513.00 / 550.19 is 34.65. (Was: the whole 37.16 counted as
+    // merchandise, so net_sales lost 2.51 of tax that was never sales.)
     let weights: Vec<Money> = lines.iter().map(|l| l.unit_price.times(l.quantity) - l.discount).collect();
+    let line_totals: Money = weights.iter().copied().sum();
+    let line_tax: Money =
+        o.line_items.iter().filter(|li| li.quantity > 0).map(|li| li.total_tax.unwrap_or_default()).sum();
     let mut refunds = Vec::with_capacity(o.refunds.len());
     for r in &o.refunds {
         let refund_id = id_string(&r.id).ok_or_else(|| ParseError::invalid("refund has no id"))?;
-        let amount = -r.total;
+        let amount = allocate_proportionally(-r.total, &[line_totals, line_tax]).first().copied().unwrap_or(-r.total);
         let shares = allocate_proportionally(amount, &weights);
         let refund_lines = lines
             .iter()

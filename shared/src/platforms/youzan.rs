@@ -20,7 +20,7 @@ use crate::canonical::{
     CanonicalOrder, CanonicalRecord, Customer, OrderLine, OrderNotice, OrderStatus, Refund, RefundLine,
     RefundNotice,
 };
-use crate::money::Money;
+use crate::money::{allocate_proportionally, Money};
 
 pub const SIGN_HEADER: &str = "event-sign";
 pub const CLIENT_ID_HEADER: &str = "client-id";
@@ -76,7 +76,7 @@ struct Message {
     #[serde(default)]
     full_order_info: Option<FullOrderInfo>,
     #[serde(default)]
-    refund_order: Vec<Value>,
+    refund_order: Vec<RefundOrder>,
     #[serde(default)]
     tid: Option<String>,
     #[serde(default)]
@@ -117,6 +117,57 @@ struct OrderInfo {
     confirm_time: Option<String>,
     #[serde(default)]
     success_time: Option<String>,
+    /// 0 none, 1/11 in progress, 2 partly refunded, 12 fully refunded (youzan.trade.get 4.0.1).
+    #[serde(default)]
+    refund_state: Value,
+}
+
+/// One entry of `refund_order[]` (full messages and `youzan.trade.get`).
+#[derive(Deserialize)]
+struct RefundOrder {
+    #[serde(default)]
+    refund_id: Value,
+    #[serde(default)]
+    refund_fee: Option<Money>,
+    #[serde(default)]
+    refund_time: Option<String>,
+    /// `[{"oid": "…"}]` here; refund push messages send a comma-separated string.
+    #[serde(default)]
+    oids: Value,
+    #[serde(default)]
+    refund_fund: Vec<RefundFund>,
+}
+
+#[derive(Deserialize)]
+struct RefundFund {
+    #[serde(default)]
+    refund_account_time: Option<String>,
+    #[serde(default)]
+    create_time: Option<String>,
+}
+
+/// The line ids a refund names, whichever shape Youzan used.
+fn oid_list(oids: &Value) -> Vec<String> {
+    match oids {
+        Value::String(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::Object(o) => o.get("oid").and_then(id_string),
+                other => id_string(other),
+            })
+            .collect(),
+        other => id_string(other).into_iter().collect(),
+    }
+}
+
+/// Youzan cities end in 市 (`深圳市`), POS feeds write `深圳`: strip it so they group together
+/// (docs/platforms.md "Rules shared by all platforms").
+fn city_name(city: &str) -> String {
+    match city.strip_suffix('市') {
+        Some(stem) if !stem.is_empty() => stem.to_string(),
+        _ => city.to_string(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -221,10 +272,16 @@ fn is_plain_phone(p: &str) -> bool {
     p.bytes().any(|b| b.is_ascii_digit()) && p.bytes().all(|b| b.is_ascii_digit() || b"+- ()".contains(&b))
 }
 
-fn status_of(status: &str, refunded_any: bool, refunded_all: bool) -> OrderStatus {
+/// docs/platforms.md "Youzan", status. `was_paid`: `pay_time` set; `refund_state` as Youzan
+/// reports it (2 partly, 12 fully refunded), `refunded_any`/`refunded_all` from the refunds seen.
+fn status_of(status: &str, was_paid: bool, refund_state: i64, refunded_any: bool, refunded_all: bool) -> OrderStatus {
+    let refunded_all = refunded_all || refund_state == 12;
+    let refunded_any = refunded_any || refund_state == 2;
     match status {
         "WAIT_BUYER_PAY" | "TRADE_NO_CREATE_PAY" | "WAIT_GROUP" | "WAIT_PAY" => OrderStatus::Pending,
-        "TRADE_CLOSED" | "TRADE_CLOSE" if refunded_all => OrderStatus::Refunded,
+        // A paid trade can only close by being refunded in full; an unpaid one was cancelled.
+        // (Was: refunded only when line refunds were visible, which close pushes never carry.)
+        "TRADE_CLOSED" | "TRADE_CLOSE" if was_paid || refunded_all => OrderStatus::Refunded,
         "TRADE_CLOSED" | "TRADE_CLOSE" => OrderStatus::Cancelled,
         _ if refunded_all => OrderStatus::Refunded,
         _ if refunded_any => OrderStatus::PartiallyRefunded,
@@ -235,7 +292,7 @@ fn status_of(status: &str, refunded_any: bool, refunded_all: bool) -> OrderStatu
     }
 }
 
-fn order_from(info: FullOrderInfo, refund_order: &[Value], ctx: &ParseContext<'_>) -> Result<CanonicalOrder, ParseError> {
+fn order_from(info: FullOrderInfo, refund_order: &[RefundOrder], ctx: &ParseContext<'_>) -> Result<CanonicalOrder, ParseError> {
     let oi = &info.order_info;
     let tz = ctx.time_zone;
     let time = |t: &Option<String>| -> Result<Option<DateTime<Utc>>, ParseError> {
@@ -262,41 +319,99 @@ fn order_from(info: FullOrderInfo, refund_order: &[Value], ctx: &ParseContext<'_
         refunds_by_line.push((l.refunded_fee.unwrap_or_default(), l.refunded_num.unwrap_or(0)));
     }
     let mut refunds = Vec::new();
-    for (line, (amount, qty)) in lines.iter_mut().zip(&refunds_by_line) {
-        line.refunded_amount = *amount;
-        line.refunded_quantity = (*qty).min(line.quantity);
-    }
-    // Item-level refund fields are the totals; one refund per refunded line, dated at this
-    // version (Youzan's order message does not date its refunds).
-    let refunded_total: Money = lines.iter().map(|l| l.refunded_amount).sum();
-    if refunded_total > Money::ZERO {
-        refunds.push(Refund {
-            refund_id: refund_order
-                .first()
-                .and_then(|r| r.get("refund_id").and_then(id_string))
-                .unwrap_or_else(|| format!("{}-refunds", oi.tid)),
-            at: updated,
-            lines: lines
+    if refund_order.is_empty() {
+        for (line, (amount, qty)) in lines.iter_mut().zip(&refunds_by_line) {
+            line.refunded_amount = *amount;
+            line.refunded_quantity = (*qty).min(line.quantity);
+        }
+        // Item-level refund fields are the totals; one refund per refunded line, dated at this
+        // version (then the order message does not date its refunds).
+        if lines.iter().any(|l| l.refunded_amount > Money::ZERO) {
+            refunds.push(Refund {
+                refund_id: format!("{}-refunds", oi.tid),
+                at: updated,
+                lines: lines
+                    .iter()
+                    .filter(|l| l.refunded_amount > Money::ZERO)
+                    .map(|l| RefundLine { sku: l.sku.clone(), quantity: l.refunded_quantity, amount: l.refunded_amount })
+                    .collect(),
+                shipping: Money::ZERO,
+            });
+        }
+    } else {
+        // `refund_order[]` (docs/platforms.md field mapping): each refund names its lines by
+        // `oid` and its amount `refund_fee` (split over several lines by what was paid for
+        // them); dated when the money went back (`refund_fund[].refund_account_time`). Youzan
+        // sends no refunded quantity: a line counts as returned in full once its refunds cover
+        // what was paid for it, else 0. (Was: the refund id was taken from `refund_order` but the
+        // amounts from `orders[].refunded_fee`, which Youzan does not send, so refunds were lost.)
+        let oids: Vec<Option<String>> = info.orders.iter().map(|l| id_string(&l.oid)).collect();
+        let paid_for: Vec<Money> =
+            lines.iter().map(|l| l.unit_price.times(l.quantity) - l.discount).collect();
+        for (n, r) in refund_order.iter().enumerate() {
+            let targets: Vec<usize> = oid_list(&r.oids)
                 .iter()
-                .filter(|l| l.refunded_amount > Money::ZERO)
-                .map(|l| RefundLine { sku: l.sku.clone(), quantity: l.refunded_quantity, amount: l.refunded_amount })
-                .collect(),
-            shipping: Money::ZERO,
-        });
+                .filter_map(|oid| oids.iter().position(|o| o.as_deref() == Some(oid.as_str())))
+                .collect();
+            let amount = r.refund_fee.unwrap_or_default();
+            if targets.is_empty() || amount <= Money::ZERO {
+                continue;
+            }
+            let weights: Vec<Money> = targets.iter().map(|&i| paid_for[i]).collect();
+            let mut refund_lines = Vec::with_capacity(targets.len());
+            for (&i, share) in targets.iter().zip(allocate_proportionally(amount, &weights)) {
+                let before = lines[i].refunded_amount;
+                lines[i].refunded_amount += share;
+                // The refund that completes the line's paid amount returns its units.
+                let completes = before < paid_for[i] && lines[i].refunded_amount >= paid_for[i];
+                let quantity = if completes { lines[i].quantity } else { 0 };
+                lines[i].refunded_quantity += quantity;
+                refund_lines.push(RefundLine { sku: lines[i].sku.clone(), quantity, amount: share });
+            }
+            let fund_time = r
+                .refund_fund
+                .iter()
+                .filter_map(|f| non_empty(&f.refund_account_time).or(non_empty(&f.create_time)))
+                .max()
+                .map(str::to_string);
+            let at = match fund_time.as_deref().or(non_empty(&r.refund_time)) {
+                Some(t) => parse_time(t, tz)?,
+                None => updated,
+            };
+            refunds.push(Refund {
+                refund_id: id_string(&r.refund_id).unwrap_or_else(|| format!("{}-refund-{}", oi.tid, n + 1)),
+                at,
+                lines: refund_lines,
+                shipping: Money::ZERO,
+            });
+        }
     }
+    let refunded_total: Money = lines.iter().map(|l| l.refunded_amount).sum();
     let net_before_refunds: Money = lines.iter().map(|l| l.unit_price.times(l.quantity) - l.discount).sum();
     let refunded_all = refunded_total > Money::ZERO && refunded_total >= net_before_refunds;
     let buyer = info.buyer_info.as_ref();
+    let refund_state = match &oi.refund_state {
+        Value::Number(n) => n.as_i64().unwrap_or(0),
+        Value::String(s) => s.trim().parse().unwrap_or(0),
+        _ => 0,
+    };
     Ok(CanonicalOrder {
         platform: "youzan".into(),
         shop_id: ctx.shop_id.to_string(),
         order_id: oi.tid.clone(),
         version: updated.timestamp_millis(),
-        status: status_of(&oi.status, refunded_total > Money::ZERO, refunded_all),
+        status: status_of(
+            &oi.status,
+            non_empty(&oi.pay_time).is_some(),
+            refund_state,
+            refunded_total > Money::ZERO,
+            refunded_all,
+        ),
         placed_at,
         paid_at: time(&oi.pay_time)?,
         shipped_at: time(&oi.consign_time)?,
-        delivered_at: time(&oi.confirm_time)?.or(time(&oi.success_time)?),
+        // docs/platforms.md: `success_time` (trade completed); `confirm_time` only if it is absent.
+        delivered_at: time(&oi.success_time)?.or(time(&oi.confirm_time)?),
         currency: ctx.currency.to_string(),
         customer: Customer {
             platform_customer_id: buyer.and_then(|b| {
@@ -314,7 +429,7 @@ fn order_from(info: FullOrderInfo, refund_order: &[Value], ctx: &ParseContext<'_
         refunds,
         store_id: None,
         salesperson: None,
-        city: info.address_info.as_ref().and_then(|a| non_empty(&a.delivery_city)).map(str::to_string),
+        city: info.address_info.as_ref().and_then(|a| non_empty(&a.delivery_city)).map(city_name),
         source_raw_key: String::new(),
     })
 }

@@ -1,0 +1,315 @@
+//! `omnilake local up|down|wait|status`: the whole pipeline on this machine. moto server plays
+//! S3, DynamoDB, SQS and Secrets Manager; the resources come from `infra/template.yaml` itself
+//! (translated and fixed up by `infra/local_provision.py`); the functions run under
+//! `cargo lambda watch`; a poller plays the SQS event-source mappings.
+
+mod poller;
+mod process;
+pub mod stack;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
+
+use crate::env::{repo_root, state_dir, StackEnv};
+use stack::Stack;
+
+pub const STACK_NAME: &str = "omnilake-local";
+/// The functions the local stack serves.
+const FUNCTION_PACKAGES: [&str; 3] = ["ingest-webhook", "ingest-feed", "normalize-orders"];
+
+#[derive(Subcommand)]
+pub enum LocalCommand {
+    /// Start moto, provision the template's resources, serve the functions, start the poller.
+    Up,
+    /// Stop everything `up` started.
+    Down,
+    /// Return when every consumed queue is drained (exit 1 on timeout).
+    Wait {
+        #[arg(long, default_value_t = 900)]
+        timeout_s: u64,
+    },
+    /// Show what runs and the queue depths.
+    Status,
+    /// (internal) The SQS poller; `up` starts it in the background.
+    #[command(hide = true)]
+    Poll,
+}
+
+/// PIDs and ports of the running stack (`.omnilake/state.json`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    moto_pid: Option<u32>,
+    moto_port: Option<u16>,
+    watch_pid: Option<u32>,
+    watch_port: Option<u16>,
+    poller_pid: Option<u32>,
+}
+
+fn state_path() -> anyhow::Result<PathBuf> {
+    Ok(state_dir()?.join("state.json"))
+}
+
+fn read_state() -> anyhow::Result<State> {
+    let path = state_path()?;
+    if !path.is_file() {
+        return Ok(State::default());
+    }
+    Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
+}
+
+fn write_state(state: &State) -> anyhow::Result<()> {
+    std::fs::write(state_path()?, serde_json::to_vec_pretty(state)?)?;
+    Ok(())
+}
+
+pub async fn run(command: LocalCommand) -> anyhow::Result<()> {
+    match command {
+        LocalCommand::Up => up().await,
+        LocalCommand::Down => down(),
+        LocalCommand::Wait { timeout_s } => wait(Duration::from_secs(timeout_s)).await,
+        LocalCommand::Status => status().await,
+        LocalCommand::Poll => poller::run().await,
+    }
+}
+
+/// The repo's Python tools; installed by `scripts/bootstrap.sh` if missing.
+fn ensure_venv(root: &Path) -> anyhow::Result<PathBuf> {
+    let venv_bin = root.join(".venv/bin");
+    let ready = ["moto_server", "python", "cargo-lambda"].iter().all(|b| venv_bin.join(b).exists());
+    if !ready {
+        eprintln!("installing the local AWS tools into .venv (once, about a minute)…");
+        let status = Command::new("bash").arg(root.join("scripts/bootstrap.sh")).current_dir(root).status()?;
+        if !status.success() {
+            bail!("scripts/bootstrap.sh failed");
+        }
+    }
+    Ok(venv_bin)
+}
+
+async fn up() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let root = repo_root()?;
+    let dir = state_dir()?;
+    std::fs::create_dir_all(dir.join("logs"))?;
+    let mut state = read_state()?;
+    if state.moto_pid.is_some_and(process::is_alive) {
+        eprintln!("a local stack is already running; `omnilake local down` first to restart it");
+        return Ok(());
+    }
+    let venv_bin = ensure_venv(&root)?;
+
+    // 1. moto server.
+    let moto_port = process::free_port()?;
+    let moto_log = dir.join("logs/moto.log");
+    let mut moto = Command::new(venv_bin.join("moto_server"));
+    moto.args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]);
+    let moto_pid = process::spawn_detached(moto, &moto_log)?;
+    state.moto_pid = Some(moto_pid);
+    state.moto_port = Some(moto_port);
+    write_state(&state)?;
+    process::wait_for_port(moto_port, moto_pid, Duration::from_secs(30), &moto_log)?;
+    let endpoint = format!("http://127.0.0.1:{moto_port}");
+    eprintln!("moto server on {endpoint}");
+
+    // 2. Resources from the template.
+    let stack_json = dir.join("stack.json");
+    let status = Command::new(venv_bin.join("python"))
+        .arg(root.join("infra/local_provision.py"))
+        .args(["--endpoint", &endpoint, "--stack-name", STACK_NAME, "--out"])
+        .arg(&stack_json)
+        .current_dir(&root)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .status()?;
+    if !status.success() {
+        bail!("provisioning the template on moto failed");
+    }
+    let stack = Stack::read(&stack_json)?;
+
+    // 3. Environment for the functions (from the template) and for users of the stack.
+    let aws_env = [
+        ("AWS_ENDPOINT_URL", endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+        ("AWS_REGION", stack.region.clone()),
+    ];
+    let mut function_env: Vec<(String, String)> = stack.function_env().into_iter().collect();
+    function_env.extend(aws_env.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let functions_env_path = dir.join("functions.env");
+    std::fs::write(&functions_env_path, render_env(&function_env))?;
+
+    // 4. Functions under cargo lambda watch (binaries built first so the first call is fast).
+    eprintln!("building the functions…");
+    let mut build = Command::new("cargo");
+    build.arg("build").current_dir(&root);
+    for p in FUNCTION_PACKAGES {
+        build.args(["-p", p]);
+    }
+    if !build.status()?.success() {
+        bail!("cargo build of the functions failed");
+    }
+    let watch_port = process::free_port()?;
+    let watch_log = dir.join("logs/lambda.log");
+    let path = format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap_or_default());
+    let mut watch = Command::new(venv_bin.join("cargo-lambda"));
+    watch
+        .args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &watch_port.to_string()])
+        .args(["--concurrency", "4", "--env-file"])
+        .arg(&functions_env_path)
+        .current_dir(&root)
+        .env("PATH", path);
+    let watch_pid = process::spawn_detached(watch, &watch_log)?;
+    state.watch_pid = Some(watch_pid);
+    state.watch_port = Some(watch_port);
+    write_state(&state)?;
+    process::wait_for_port(watch_port, watch_pid, Duration::from_secs(120), &watch_log)?;
+    let lambda_base = format!("http://127.0.0.1:{watch_port}");
+
+    // 5. What users (and the poller) read.
+    let mut local_env: Vec<(String, String)> = aws_env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    local_env.push(("OMNILAKE_BUCKET".into(), stack.bucket.clone()));
+    local_env.push(("OMNILAKE_TABLE_PREFIX".into(), format!("{}-", stack.stack_name)));
+    for (logical, name) in &stack.tables {
+        local_env.push((format!("OMNILAKE_{}", env_name(logical)), name.clone()));
+    }
+    local_env.push(("OMNILAKE_SECRET_PREFIX".into(), stack.secret_prefix.clone()));
+    local_env.push(("OMNILAKE_LAMBDA_URL".into(), lambda_base.clone()));
+    local_env.push(("OMNILAKE_WEBHOOK_URL".into(), format!("{lambda_base}/lambda-url/ingest-webhook")));
+    std::fs::write(dir.join("local.env"), render_env(&local_env))?;
+
+    // 6. The poller playing the event-source mappings.
+    let mut poll = Command::new(std::env::current_exe()?);
+    poll.args(["local", "poll"]).current_dir(&root).env("OMNILAKE_STATE_DIR", &dir);
+    let poller_pid = process::spawn_detached(poll, &dir.join("logs/poller.log"))?;
+    state.poller_pid = Some(poller_pid);
+    write_state(&state)?;
+
+    eprintln!("local stack up in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!("  bucket      {}", stack.bucket);
+    eprintln!("  webhooks    {lambda_base}/lambda-url/ingest-webhook/webhooks/{{platform}}/{{shop_id}}");
+    eprintln!("  settings    {}", dir.join("local.env").display());
+    eprintln!("  logs        {}", dir.join("logs").display());
+    Ok(())
+}
+
+/// `ShopsTable` → `SHOPS_TABLE`.
+fn env_name(logical_id: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in logical_id.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+fn render_env(vars: &[(String, String)]) -> String {
+    let mut text = String::from("# written by `omnilake local up`\n");
+    for (k, v) in vars {
+        text.push_str(&format!("{k}={v}\n"));
+    }
+    text
+}
+
+fn down() -> anyhow::Result<()> {
+    let state = read_state()?;
+    for (name, pid) in [("poller", state.poller_pid), ("functions", state.watch_pid), ("moto", state.moto_pid)] {
+        if let Some(pid) = pid {
+            if process::is_alive(pid) {
+                process::stop_group(pid);
+                eprintln!("stopped {name} ({pid})");
+            }
+        }
+    }
+    let path = state_path()?;
+    if path.exists() {
+        std::fs::remove_file(path)?;
+    }
+    Ok(())
+}
+
+/// The queues something consumes, with their depth (visible + in flight).
+async fn consumed_queue_depths(stack: &Stack, sqs: &aws_sdk_sqs::Client) -> anyhow::Result<Vec<(String, u64, u64)>> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let mut out = Vec::new();
+    for m in &stack.event_source_mappings {
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&m.queue_url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .with_context(|| format!("reading queue {}", m.queue))?;
+        let get = |a: A| attrs.attributes().and_then(|m| m.get(&a)).and_then(|v| v.parse().ok()).unwrap_or(0u64);
+        let dlq = match stack.queues.get(&m.queue).and_then(|q| q.dlq_url.clone()) {
+            Some(url) => sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(A::ApproximateNumberOfMessages)
+                .send()
+                .await
+                .ok()
+                .and_then(|a| a.attributes().and_then(|m| m.get(&A::ApproximateNumberOfMessages)).and_then(|v| v.parse().ok()))
+                .unwrap_or(0),
+            None => 0,
+        };
+        out.push((m.queue.clone(), get(A::ApproximateNumberOfMessages) + get(A::ApproximateNumberOfMessagesNotVisible), dlq));
+    }
+    Ok(out)
+}
+
+async fn sqs_client() -> anyhow::Result<(Stack, aws_sdk_sqs::Client)> {
+    let stack = Stack::read(&state_dir()?.join("stack.json"))?;
+    let env = StackEnv::load()?;
+    Ok((stack, aws_sdk_sqs::Client::new(&env.sdk_config().await)))
+}
+
+async fn wait(timeout: Duration) -> anyhow::Result<()> {
+    let (stack, sqs) = sqs_client().await?;
+    let started = Instant::now();
+    let mut quiet_rounds = 0;
+    let mut last_report = Instant::now();
+    loop {
+        let depths = consumed_queue_depths(&stack, &sqs).await?;
+        let pending: u64 = depths.iter().map(|d| d.1).sum();
+        // Three quiet looks in a row: a function may be about to write the next stage's input.
+        quiet_rounds = if pending == 0 { quiet_rounds + 1 } else { 0 };
+        if quiet_rounds >= 3 {
+            let dead: u64 = depths.iter().map(|d| d.2).sum();
+            eprintln!("queues drained in {:.1} s ({} message(s) in dead-letter queues)", started.elapsed().as_secs_f64(), dead);
+            return Ok(());
+        }
+        if last_report.elapsed() > Duration::from_secs(5) {
+            let text: Vec<String> = depths.iter().map(|(q, n, _)| format!("{q}={n}")).collect();
+            eprintln!("waiting: {}", text.join(" "));
+            last_report = Instant::now();
+        }
+        if started.elapsed() > timeout {
+            bail!("queues not drained after {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+}
+
+async fn status() -> anyhow::Result<()> {
+    let state = read_state()?;
+    for (name, pid) in [("moto", state.moto_pid), ("functions", state.watch_pid), ("poller", state.poller_pid)] {
+        let alive = pid.is_some_and(process::is_alive);
+        println!("{name:<10} {}", if alive { format!("running (pid {})", pid.unwrap_or_default()) } else { "stopped".into() });
+    }
+    if state.moto_pid.is_some_and(process::is_alive) {
+        let (stack, sqs) = sqs_client().await?;
+        for (queue, depth, dlq) in consumed_queue_depths(&stack, &sqs).await? {
+            println!("{queue:<22} {depth} pending, {dlq} dead-lettered");
+        }
+    }
+    Ok(())
+}
