@@ -7,6 +7,7 @@ cd "$root"
 bash scripts/bootstrap.sh
 export PATH="$root/.venv/bin:$PATH"
 echo "== build"
+cargo build --workspace
 cargo build --workspace --all-targets
 echo "== template checks"
 bash infra/check.sh

@@ -16,6 +16,7 @@ pub mod raw;
 pub mod s3_event;
 pub mod shop;
 pub mod sqs_batch;
+pub mod synth;
 pub mod telemetry;
 
 pub use money::Money;

@@ -19,8 +19,6 @@ use crate::env::{repo_root, state_dir, StackEnv};
 use stack::Stack;
 
 pub const STACK_NAME: &str = "omnilake-local";
-/// The functions the local stack serves.
-const FUNCTION_PACKAGES: [&str; 3] = ["ingest-webhook", "ingest-feed", "normalize-orders"];
 
 #[derive(Subcommand)]
 pub enum LocalCommand {
@@ -146,11 +144,10 @@ async fn up() -> anyhow::Result<()> {
 
     // 4. Functions under cargo lambda watch (binaries built first so the first call is fast).
     eprintln!("building the functions…");
+    // The whole workspace, like the README and the test script: building a subset would
+    // resolve other dependency features and rebuild half the dependency tree.
     let mut build = Command::new("cargo");
-    build.arg("build").current_dir(&root);
-    for p in FUNCTION_PACKAGES {
-        build.args(["-p", p]);
-    }
+    build.args(["build", "--workspace"]).current_dir(&root);
     if !build.status()?.success() {
         bail!("cargo build of the functions failed");
     }

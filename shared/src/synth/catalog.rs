@@ -119,38 +119,36 @@ pub(crate) struct City {
     pub tax_bp: i64,
     /// Tax line title (US).
     pub tax_title: &'static str,
-    /// Telephone area codes used for local numbers (US), else empty.
-    pub area_code: &'static str,
 }
 
 macro_rules! city {
-    ($r:expr, $name:expr, $prov:expr, $dist:expr, $post:expr, $bp:expr, $title:expr, $area:expr) => {
-        City { region: $r, name: $name, province: $prov, district: $dist, postcode: $post, tax_bp: $bp, tax_title: $title, area_code: $area }
+    ($r:expr, $name:expr, $prov:expr, $dist:expr, $post:expr, $bp:expr, $title:expr) => {
+        City { region: $r, name: $name, province: $prov, district: $dist, postcode: $post, tax_bp: $bp, tax_title: $title }
     };
 }
 
 pub(crate) const CITIES: &[City] = &[
-    city!(Region::Cn, "深圳市", "广东省", "南山区", "518057", 0, "", ""),
-    city!(Region::Cn, "深圳市", "广东省", "福田区", "518048", 0, "", ""),
-    city!(Region::Cn, "广州市", "广东省", "天河区", "510620", 0, "", ""),
-    city!(Region::Cn, "上海市", "上海市", "浦东新区", "200120", 0, "", ""),
-    city!(Region::Cn, "北京市", "北京市", "朝阳区", "100020", 0, "", ""),
-    city!(Region::Cn, "杭州市", "浙江省", "西湖区", "310012", 0, "", ""),
-    city!(Region::Cn, "东莞市", "广东省", "南城区", "523000", 0, "", ""),
-    city!(Region::Cn, "佛山市", "广东省", "禅城区", "528000", 0, "", ""),
-    city!(Region::Us, "Los Angeles", "CA", "", "90012", 950, "CA State Tax", "213"),
-    city!(Region::Us, "San Francisco", "CA", "", "94103", 863, "CA State Tax", "415"),
-    city!(Region::Us, "San Diego", "CA", "", "92101", 775, "CA State Tax", "619"),
-    city!(Region::Us, "San Jose", "CA", "", "95113", 938, "CA State Tax", "408"),
-    city!(Region::Us, "Irvine", "CA", "", "92618", 775, "CA State Tax", "949"),
-    city!(Region::Us, "Seattle", "WA", "", "98101", 1035, "WA State Tax", "206"),
-    city!(Region::Us, "Las Vegas", "NV", "", "89101", 838, "NV State Tax", "702"),
-    city!(Region::De, "Berlin", "BE", "", "10115", 0, "", ""),
-    city!(Region::De, "München", "BY", "", "80331", 0, "", ""),
-    city!(Region::De, "Hamburg", "HH", "", "20095", 0, "", ""),
-    city!(Region::De, "Frankfurt am Main", "HE", "", "60311", 0, "", ""),
-    city!(Region::De, "Köln", "NW", "", "50667", 0, "", ""),
-    city!(Region::De, "Düsseldorf", "NW", "", "40213", 0, "", ""),
+    city!(Region::Cn, "深圳市", "广东省", "南山区", "518057", 0, ""),
+    city!(Region::Cn, "深圳市", "广东省", "福田区", "518048", 0, ""),
+    city!(Region::Cn, "广州市", "广东省", "天河区", "510620", 0, ""),
+    city!(Region::Cn, "上海市", "上海市", "浦东新区", "200120", 0, ""),
+    city!(Region::Cn, "北京市", "北京市", "朝阳区", "100020", 0, ""),
+    city!(Region::Cn, "杭州市", "浙江省", "西湖区", "310012", 0, ""),
+    city!(Region::Cn, "东莞市", "广东省", "南城区", "523000", 0, ""),
+    city!(Region::Cn, "佛山市", "广东省", "禅城区", "528000", 0, ""),
+    city!(Region::Us, "Los Angeles", "CA", "", "90012", 950, "CA State Tax"),
+    city!(Region::Us, "San Francisco", "CA", "", "94103", 863, "CA State Tax"),
+    city!(Region::Us, "San Diego", "CA", "", "92101", 775, "CA State Tax"),
+    city!(Region::Us, "San Jose", "CA", "", "95113", 938, "CA State Tax"),
+    city!(Region::Us, "Irvine", "CA", "", "92618", 775, "CA State Tax"),
+    city!(Region::Us, "Seattle", "WA", "", "98101", 1035, "WA State Tax"),
+    city!(Region::Us, "Las Vegas", "NV", "", "89101", 838, "NV State Tax"),
+    city!(Region::De, "Berlin", "BE", "", "10115", 0, ""),
+    city!(Region::De, "München", "BY", "", "80331", 0, ""),
+    city!(Region::De, "Hamburg", "HH", "", "20095", 0, ""),
+    city!(Region::De, "Frankfurt am Main", "HE", "", "60311", 0, ""),
+    city!(Region::De, "Köln", "NW", "", "50667", 0, ""),
+    city!(Region::De, "Düsseldorf", "NW", "", "40213", 0, ""),
 ];
 
 /// Indices of the cities of a region.

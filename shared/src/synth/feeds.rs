@@ -106,8 +106,13 @@ fn erp_movements(cfg: &SynthConfig, stores: &[String], rng: &mut ChaCha8Rng, tz:
             let reference = format!("PO-{year}-{po:04}");
             let shipped = at_hm(day - Duration::days(rng.gen_range(2..=4)), rng.gen_range(8..=15), rng.gen_range(0..60), tz);
             let received = at_hm(day, rng.gen_range(9..=16), rng.gen_range(0..60), tz);
+            let mut skus: Vec<usize> = Vec::with_capacity(3);
             for _ in 0..rng.gen_range(1..=3) {
                 let sku = stocked[rng.gen_range(0..stocked.len())];
+                if skus.contains(&sku) {
+                    continue;
+                }
+                skus.push(sku);
                 let qty = restock_quantity(rng, sku);
                 let mut s = mv("po_shipped", CENTRAL_WAREHOUSE, sku, qty, shipped);
                 s.reference = Some(reference.clone());
@@ -272,7 +277,6 @@ fn pos_files(cfg: &SynthConfig, ctx: &ShopCtx<'_>, people: &People, ids: &mut Id
         let person = rng.gen_bool(0.7).then(|| people.get(people.pick(rng, ctx.region)));
         let status = if rng.gen_bool(0.07) { "cancelled" } else { "paid" };
         let updated = placed + Duration::seconds(rng.gen_range(60..=300));
-        let order_id = ids.daily("POS", &store.store_id, &compact_date(placed, ctx.tz));
         let mut lines = super::story::pos_lines(rng, ctx.currency);
         lines.truncate(4);
         let phone = person.map(|p| if p.index % 2 == 0 { p.mobile.clone() } else { p.phone_typed() }).unwrap_or_default();
@@ -281,7 +285,7 @@ fn pos_files(cfg: &SynthConfig, ctx: &ShopCtx<'_>, people: &People, ids: &mut Id
             .iter()
             .map(|l| {
                 [
-                    order_id.clone(),
+                    String::new(),
                     store.store_id.clone(),
                     salesperson.clone(),
                     fmt_time(placed, ctx.tz, TimeStyle::Offset),
@@ -300,6 +304,13 @@ fn pos_files(cfg: &SynthConfig, ctx: &ShopCtx<'_>, people: &People, ids: &mut Id
         orders.push((placed, s, rows));
     }
     orders.sort_by(|a, b| a.0.cmp(&b.0));
+    // Receipt numbers follow the time of sale within each store and day.
+    for (placed, s, rows) in &mut orders {
+        let order_id = ids.daily("POS", &stores[*s].store_id, &compact_date(*placed, ctx.tz));
+        for row in rows.iter_mut() {
+            row[0].clone_from(&order_id);
+        }
+    }
 
     let start = cfg.start_date.format("%Y-%m-%d");
     let shop = ctx.shop_id();

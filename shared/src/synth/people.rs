@@ -146,7 +146,7 @@ impl People {
                         let (giv, giv_py) = CN_GIVEN[rng.gen_range(0..CN_GIVEN.len())];
                         let prefix = CN_MOBILE_PREFIXES[k % CN_MOBILE_PREFIXES.len()];
                         // A bijection on 0..10^8 (48271 is coprime with 10^8): unique numbers.
-                        let sub = ((kk / CN_MOBILE_PREFIXES.len() as u64) * 48_271 + cn_offset) % 100_000_000;
+                        let sub = (kk * 48_271 + cn_offset) % 100_000_000;
                         let email = rng.gen_bool(0.6).then(|| {
                             let domain = ["example.cn", "example.com", "mail.example.cn"][k % 3];
                             format!("{giv_py}.{fam_py}{}@{domain}", 10 + k)

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::catalog::{Currency, Region, CATALOG, CITIES};
+use super::catalog::{sku_index, Currency, Region, CATALOG, CITIES};
 use super::people::{ship_city, People};
 use super::text::{fmt_time, local_to_utc, mix, TimeStyle};
 use super::{SynthConfig, SynthShop};
@@ -167,7 +167,6 @@ pub(crate) struct Story {
 /// What is true of an order at one of its steps.
 #[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
-    pub step: StepKind,
     pub at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
     pub shipped_at: Option<DateTime<Utc>>,
@@ -216,7 +215,6 @@ impl Story {
     /// The state after step `upto` (inclusive).
     pub(crate) fn snapshot(&self, upto: usize) -> Snapshot {
         let mut s = Snapshot {
-            step: self.steps[upto].kind,
             at: self.steps[upto].at,
             paid_at: None,
             shipped_at: None,
@@ -282,7 +280,7 @@ fn pick_day(rng: &mut ChaCha8Rng, cfg: &SynthConfig) -> NaiveDate {
 
 /// What is in the basket: `(sku index, quantity)`.
 fn basket(rng: &mut ChaCha8Rng, kind: Kind) -> Vec<(usize, i64)> {
-    let idx = |code: &str| CATALOG.iter().position(|s| s.sku == code).unwrap_or(0);
+    let idx = |code: &str| sku_index(code).unwrap_or(0);
     let mut out: Vec<(usize, i64)> = Vec::with_capacity(4);
     let r: f64 = rng.gen();
     if r < 0.45 {

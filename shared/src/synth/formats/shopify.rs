@@ -196,6 +196,8 @@ struct Fulfillment<'a> {
     location_id: u64,
     name: String,
     order_id: u64,
+    origin_address: Empty,
+    receipt: Empty,
     service: &'a str,
     shipment_status: Option<&'a str>,
     status: &'a str,
@@ -203,6 +205,7 @@ struct Fulfillment<'a> {
     tracking_number: String,
     tracking_numbers: Vec<String>,
     tracking_url: String,
+    tracking_urls: Vec<String>,
     updated_at: String,
     line_items: &'a [LineItem<'a>],
 }
@@ -226,6 +229,7 @@ struct Transaction<'a> {
     message: Option<&'a str>,
     order_id: u64,
     parent_id: u64,
+    payment_id: String,
     processed_at: String,
     receipt: Empty,
     source_name: &'a str,
@@ -279,6 +283,16 @@ struct Refund<'a> {
 }
 
 #[derive(Serialize)]
+struct ClientDetails<'a> {
+    accept_language: &'a str,
+    browser_height: Option<u32>,
+    browser_ip: String,
+    browser_width: Option<u32>,
+    session_hash: Option<&'a str>,
+    user_agent: &'a str,
+}
+
+#[derive(Serialize)]
 struct Order<'a> {
     id: u64,
     admin_graphql_api_id: String,
@@ -290,6 +304,7 @@ struct Order<'a> {
     cart_token: String,
     checkout_id: u64,
     checkout_token: String,
+    client_details: ClientDetails<'a>,
     closed_at: Option<String>,
     confirmation_number: String,
     confirmed: bool,
@@ -313,6 +328,7 @@ struct Order<'a> {
     note_attributes: Vec<NoteAttribute>,
     number: u64,
     order_number: u64,
+    order_status_url: String,
     payment_gateway_names: [&'a str; 1],
     phone: Option<String>,
     presentment_currency: &'a str,
@@ -528,6 +544,7 @@ impl<'a> Base<'a> {
                 message: None,
                 order_id: self.order_id,
                 parent_id: 5_791_000_000_000 + self.story.number,
+                payment_id: format!("c{}.{}", 29_170_118_312_000 + self.story.number, r + 2),
                 processed_at: at_text,
                 receipt: Empty {},
                 source_name: "1830279",
@@ -618,11 +635,14 @@ impl<'a> Base<'a> {
                     location_id: LOCATION_ID,
                     name: format!("#{}.1", 1000 + story.number),
                     order_id: self.order_id,
+                    origin_address: Empty {},
+                    receipt: Empty {},
                     service: "manual",
                     shipment_status: Some(if delivered.is_some() { "delivered" } else { "in_transit" }),
                     status: "success",
                     tracking_company: "UPS",
                     tracking_url: format!("https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums={tracking}"),
+                    tracking_urls: vec![format!("https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums={tracking}")],
                     tracking_numbers: vec![tracking.clone()],
                     tracking_number: tracking,
                     updated_at: self.t(delivered.unwrap_or(shipped)),
@@ -662,6 +682,14 @@ impl<'a> Base<'a> {
             cart_token: hex_of(seed ^ 1, 32),
             checkout_id: 9_014_140_000 + story.number,
             checkout_token: hex_of(seed ^ 2, 32),
+            client_details: ClientDetails {
+                accept_language: "en-US",
+                browser_height: None,
+                browser_ip: format!("203.0.113.{}", 1 + seed % 254),
+                browser_width: None,
+                session_hash: None,
+                user_agent: ["Mozilla/5.0 (Windows NT 10.0; Win64; x64)", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)"][(seed % 2) as usize],
+            },
             closed_at: cancelled_at,
             confirmation_number: hex_of(seed ^ 3, 10).to_ascii_uppercase(),
             confirmed: true,
@@ -689,6 +717,12 @@ impl<'a> Base<'a> {
             },
             number: story.number,
             order_number: 1000 + story.number,
+            order_status_url: format!(
+                "https://{}.myshopify.com/70091555/orders/{}/authenticate?key={}",
+                self.ctx.shop.shop_id,
+                hex_of(seed ^ 4, 32),
+                hex_of(seed ^ 5, 8)
+            ),
             payment_gateway_names: [self.gateway],
             phone: phone.clone(),
             presentment_currency: cur,

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::Emitted;
 use crate::money::Money;
-use crate::synth::catalog::{Sku, CATALOG};
+use crate::synth::catalog::Sku;
 use crate::synth::feeds::Movement;
 use crate::synth::people::{People, Person};
 use crate::synth::story::{story_city, ShopCtx, Snapshot, StepKind, Story};
@@ -266,9 +266,4 @@ pub(crate) fn product(sku: &Sku, standard_cost: Money, at: DateTime<Utc>, rng: &
     };
     let body = to_json(&Envelope { kind: "product.upsert", timestamp: stamp(at, standard_cost.minor() as u64), data });
     Emitted { topic: "product.upsert".into(), delivery_id: msg_id(rng), body, at, version: None }
-}
-
-/// The catalog entry of `code`, if any.
-pub(crate) fn sku(code: &str) -> Option<&'static Sku> {
-    CATALOG.iter().find(|s| s.sku == code)
 }
