@@ -100,6 +100,9 @@ async fn up() -> anyhow::Result<()> {
         return Ok(());
     }
     let venv_bin = ensure_venv(&root)?;
+    // Taken now: the workspace build below may relink this very binary, after which the
+    // running process's own path reads as "(deleted)".
+    let self_exe = std::env::current_exe()?;
 
     // 1. moto server.
     let moto_port = process::free_port()?;
@@ -181,7 +184,7 @@ async fn up() -> anyhow::Result<()> {
     std::fs::write(dir.join("local.env"), render_env(&local_env))?;
 
     // 6. The poller playing the event-source mappings.
-    let mut poll = Command::new(std::env::current_exe()?);
+    let mut poll = Command::new(&self_exe);
     poll.args(["local", "poll"]).current_dir(&root).env("OMNILAKE_STATE_DIR", &dir);
     let poller_pid = process::spawn_detached(poll, &dir.join("logs/poller.log"))?;
     state.poller_pid = Some(poller_pid);
