@@ -57,7 +57,10 @@ fn record(out: &mut String, fields: &[&str], eol: &str) {
 }
 
 fn at_hm(day: NaiveDate, h: u32, m: u32, tz: Tz) -> DateTime<Utc> {
-    super::text::local_to_utc(tz, day.and_hms_opt(h.min(23), m.min(59), 0).unwrap_or_else(|| day.and_time(chrono::NaiveTime::MIN)))
+    super::text::local_to_utc(
+        tz,
+        day.and_hms_opt(h.min(23), m.min(59), 0).unwrap_or_else(|| day.and_time(chrono::NaiveTime::MIN)),
+    )
 }
 
 fn unit_cost(rng: &mut ChaCha8Rng, sku: usize) -> Money {
@@ -104,7 +107,8 @@ fn erp_movements(cfg: &SynthConfig, stores: &[String], rng: &mut ChaCha8Rng, tz:
         for _ in 0..rng.gen_range(2..=3) * scale {
             po += 1;
             let reference = format!("PO-{year}-{po:04}");
-            let shipped = at_hm(day - Duration::days(rng.gen_range(2..=4)), rng.gen_range(8..=15), rng.gen_range(0..60), tz);
+            let shipped =
+                at_hm(day - Duration::days(rng.gen_range(2..=4)), rng.gen_range(8..=15), rng.gen_range(0..60), tz);
             let received = at_hm(day, rng.gen_range(9..=16), rng.gen_range(0..60), tz);
             let mut skus: Vec<usize> = Vec::with_capacity(3);
             for _ in 0..rng.gen_range(1..=3) {
@@ -137,7 +141,13 @@ fn erp_movements(cfg: &SynthConfig, stores: &[String], rng: &mut ChaCha8Rng, tz:
                 out.push(o);
                 // The last transfer of the last day is still on the road.
                 if !(d + 1 == days && k == 0) {
-                    let mut i = mv("transfer_in", store, sku, qty, at_hm(day, rng.gen_range(14..=18), rng.gen_range(0..60), tz));
+                    let mut i = mv(
+                        "transfer_in",
+                        store,
+                        sku,
+                        qty,
+                        at_hm(day, rng.gen_range(14..=18), rng.gen_range(0..60), tz),
+                    );
                     i.reference = Some(reference);
                     out.push(i);
                 }
@@ -191,7 +201,9 @@ pub(crate) fn realtime_movements(cfg: &SynthConfig, stores: &[String], rng: &mut
             let reference = format!("TR-RT-{}-{seq:04}", compact_date(at_hm(day, 12, 0, tz), tz));
             let out_at = at_hm(day, rng.gen_range(8..=11), rng.gen_range(0..60), tz);
             let in_at = out_at + Duration::minutes(rng.gen_range(90..=300));
-            for (kind, location, at) in [("transfer_out", CENTRAL_WAREHOUSE, out_at), ("transfer_in", store.as_str(), in_at)] {
+            for (kind, location, at) in
+                [("transfer_out", CENTRAL_WAREHOUSE, out_at), ("transfer_in", store.as_str(), in_at)]
+            {
                 out.push(Movement {
                     id: format!("MV-RT-{}-{:04}", compact_date(at, tz), out.len() + 1),
                     kind,
@@ -228,7 +240,11 @@ fn inventory_file(movements: &[Movement], key: String, tz: Tz) -> FeedFile {
         let qty = m.quantity.to_string();
         let cost = m.unit_cost.map(money_text).unwrap_or_default();
         let expected = m.expected_at.map(|e| fmt_time(e, tz, TimeStyle::Offset)).unwrap_or_default();
-        record(&mut text, &[&m.id, m.kind, &m.location, m.sku, &qty, &cost, &at, m.reference.as_deref().unwrap_or(""), &expected], "\n");
+        record(
+            &mut text,
+            &[&m.id, m.kind, &m.location, m.sku, &qty, &cost, &at, m.reference.as_deref().unwrap_or(""), &expected],
+            "\n",
+        );
         rows += 1;
         if i == bad_at[0] {
             // Bad row: a receipt without its unit cost.
@@ -251,15 +267,26 @@ fn products_file(key: String) -> FeedFile {
     for s in CATALOG {
         let cost = Money::from_minor(s.standard_cost).to_string();
         let flag = |b: bool| if b { "true" } else { "false" };
-        record(&mut text, &[s.sku, s.name_zh, s.category, &cost, flag(s.requires_installation), flag(s.is_consumable)], "\n");
+        record(
+            &mut text,
+            &[s.sku, s.name_zh, s.category, &cost, flag(s.requires_installation), flag(s.is_consumable)],
+            "\n",
+        );
     }
     FeedFile { key, bytes: text.into_bytes(), rows: CATALOG.len(), bad_rows: 0, events: CATALOG.len() }
 }
 
-const ORDER_HEADER: &str = "order_id,store_id,salesperson,placed_at,status,phone,sku,quantity,unit_price,discount,updated_at,email,city";
+const ORDER_HEADER: &str =
+    "order_id,store_id,salesperson,placed_at,status,phone,sku,quantity,unit_price,discount,updated_at,email,city";
 
 /// Builds the POS export files of the POS shop (UTF-8, and GBK for the last store).
-fn pos_files(cfg: &SynthConfig, ctx: &ShopCtx<'_>, people: &People, ids: &mut Ids, rng: &mut ChaCha8Rng) -> Vec<FeedFile> {
+fn pos_files(
+    cfg: &SynthConfig,
+    ctx: &ShopCtx<'_>,
+    people: &People,
+    ids: &mut Ids,
+    rng: &mut ChaCha8Rng,
+) -> Vec<FeedFile> {
     let stores = &ctx.shop.stores;
     if stores.is_empty() {
         return Vec::new();
@@ -273,13 +300,18 @@ fn pos_files(cfg: &SynthConfig, ctx: &ShopCtx<'_>, people: &People, ids: &mut Id
         let placed = local_time(rng, day, &STORE_HOURS, ctx.tz);
         let s = rng.gen_range(0..stores.len());
         let store = &stores[s];
-        let salesperson = if store.salespeople.is_empty() { String::new() } else { store.salespeople[rng.gen_range(0..store.salespeople.len())].clone() };
+        let salesperson = if store.salespeople.is_empty() {
+            String::new()
+        } else {
+            store.salespeople[rng.gen_range(0..store.salespeople.len())].clone()
+        };
         let person = rng.gen_bool(0.7).then(|| people.get(people.pick(rng, ctx.region)));
         let status = if rng.gen_bool(0.07) { "cancelled" } else { "paid" };
         let updated = placed + Duration::seconds(rng.gen_range(60..=300));
         let mut lines = super::story::pos_lines(rng, ctx.currency);
         lines.truncate(4);
-        let phone = person.map(|p| if p.index % 2 == 0 { p.mobile.clone() } else { p.phone_typed() }).unwrap_or_default();
+        let phone =
+            person.map(|p| if p.index % 2 == 0 { p.mobile.clone() } else { p.phone_typed() }).unwrap_or_default();
         let email = person.and_then(|p| p.email.clone()).filter(|_| rng.gen_bool(0.4)).unwrap_or_default();
         let rows = lines
             .iter()
@@ -303,7 +335,7 @@ fn pos_files(cfg: &SynthConfig, ctx: &ShopCtx<'_>, people: &People, ids: &mut Id
             .collect();
         orders.push((placed, s, rows));
     }
-    orders.sort_by(|a, b| a.0.cmp(&b.0));
+    orders.sort_by_key(|o| o.0);
     // Receipt numbers follow the time of sale within each store and day.
     for (placed, s, rows) in &mut orders {
         let order_id = ids.daily("POS", &stores[*s].store_id, &compact_date(*placed, ctx.tz));
@@ -329,16 +361,57 @@ fn pos_files(cfg: &SynthConfig, ctx: &ShopCtx<'_>, people: &People, ids: &mut Id
                 utf8_rows += 1;
             }
         }
-        if to_gbk { gbk_events += 1 } else { utf8_events += 1 }
+        if to_gbk {
+            gbk_events += 1
+        } else {
+            utf8_events += 1
+        }
         if i == orders.len() / 2 {
             // Bad rows: a fractional quantity, and a row with one field too many.
             let store = &stores[0];
             let at = fmt_time(orders[i].0, ctx.tz, TimeStyle::Offset);
             let date = compact_date(orders[i].0, ctx.tz);
             let id1 = ids.daily("POS", &store.store_id, &date);
-            record(&mut utf8, &[&id1, &store.store_id, "", &at, "paid", "", "FLT-PP-10", "1.5", "39.00", "0.00", &at, "", &store.city], "\n");
+            record(
+                &mut utf8,
+                &[
+                    &id1,
+                    &store.store_id,
+                    "",
+                    &at,
+                    "paid",
+                    "",
+                    "FLT-PP-10",
+                    "1.5",
+                    "39.00",
+                    "0.00",
+                    &at,
+                    "",
+                    &store.city,
+                ],
+                "\n",
+            );
             let id2 = ids.daily("POS", &store.store_id, &date);
-            record(&mut utf8, &[&id2, &store.store_id, "", &at, "paid", "", "FLT-CTO-10", "2", "59.00", "0.00", &at, "", &store.city, "备注"], "\n");
+            record(
+                &mut utf8,
+                &[
+                    &id2,
+                    &store.store_id,
+                    "",
+                    &at,
+                    "paid",
+                    "",
+                    "FLT-CTO-10",
+                    "2",
+                    "59.00",
+                    "0.00",
+                    &at,
+                    "",
+                    &store.city,
+                    "备注",
+                ],
+                "\n",
+            );
             utf8_rows += 2;
         }
     }
@@ -364,10 +437,17 @@ fn pos_files(cfg: &SynthConfig, ctx: &ShopCtx<'_>, people: &People, ids: &mut Id
 }
 
 /// All feed files, in upload order.
-pub(crate) fn build(cfg: &SynthConfig, shops: &[ShopCtx<'_>], people: &People, ids: &mut Ids, rng: &mut ChaCha8Rng) -> Feeds {
+pub(crate) fn build(
+    cfg: &SynthConfig,
+    shops: &[ShopCtx<'_>],
+    people: &People,
+    ids: &mut Ids,
+    rng: &mut ChaCha8Rng,
+) -> Feeds {
     let pos = shops.iter().find(|s| s.kind == Kind::Pos && !s.shop.stores.is_empty());
     let tz = pos.map(|p| p.tz).unwrap_or(DEFAULT_TIME_ZONE);
-    let stores: Vec<String> = pos.map(|p| p.shop.stores.iter().map(|s| s.store_id.clone()).collect()).unwrap_or_default();
+    let stores: Vec<String> =
+        pos.map(|p| p.shop.stores.iter().map(|s| s.store_id.clone()).collect()).unwrap_or_default();
     let start = cfg.start_date.format("%Y-%m-%d");
     let mut files = vec![products_file(format!("incoming/products/{ERP_FOLDER}/catalog-{start}.csv"))];
     let movements = erp_movements(cfg, &stores, rng, tz);

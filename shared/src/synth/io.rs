@@ -112,7 +112,14 @@ pub fn write_dir(out: &SynthOutput, dir: &Path) -> io::Result<()> {
     let mut feeds = Vec::with_capacity(out.feeds.len());
     for f in &out.feeds {
         write_file(&inside(dir, &f.key)?, &f.bytes)?;
-        feeds.push(FeedEntry { key: f.key.clone(), file: f.key.clone(), bytes: f.bytes.len(), rows: f.rows, bad_rows: f.bad_rows, events: f.events });
+        feeds.push(FeedEntry {
+            key: f.key.clone(),
+            file: f.key.clone(),
+            bytes: f.bytes.len(),
+            rows: f.rows,
+            bad_rows: f.bad_rows,
+            events: f.events,
+        });
     }
     let manifest = Manifest {
         format: MANIFEST_FORMAT.into(),

@@ -25,9 +25,9 @@ mod io;
 mod people;
 mod schedule;
 mod story;
-mod text;
 #[cfg(test)]
 mod tests;
+mod text;
 
 pub use io::{read_dir, write_dir, MANIFEST_FILE, MANIFEST_FORMAT};
 
@@ -132,7 +132,8 @@ pub struct SynthDelivery {
     /// To be signed with a wrong secret: must be answered 401 and stored nowhere.
     pub forged: bool,
     /// The canonical order version the body parses to; `None` for notices, refunds-only
-    /// bodies, deletions, sign-ups, inventory and products (and forged deliveries).
+    /// bodies, deletions, sign-ups, inventory and products. Forged deliveries name the
+    /// (fresh) order version they would have created, so a check can prove it never lands.
     pub order: Option<OrderVersionRef>,
 }
 
@@ -204,7 +205,8 @@ pub fn default_shops() -> Vec<SynthShop> {
             salespeople: staff.iter().map(|s| (*s).to_string()).collect(),
         })
         .collect();
-    let mut market = shop(Platform::Standard, "mw-marketplaces", "Asia/Shanghai", "CNY", catalog::CENTRAL_WAREHOUSE, 15);
+    let mut market =
+        shop(Platform::Standard, "mw-marketplaces", "Asia/Shanghai", "CNY", catalog::CENTRAL_WAREHOUSE, 15);
     market.channels = vec!["tmall".into(), "jd".into()];
     vec![
         shop(Platform::Shopify, "qingquan-intl", "America/Los_Angeles", "USD", "WH-US-LA", 20),
@@ -231,15 +233,12 @@ fn pick_shop(rng: &mut ChaCha8Rng, shops: &[SynthShop]) -> Option<usize> {
 }
 
 fn pending_for(story: &Story, ctx: &ShopCtx<'_>, emitted: formats::Emitted, forged: bool) -> Pending {
-    let order = match (forged, emitted.version) {
-        (false, Some(version)) => Some(OrderVersionRef {
-            platform: story.channel.clone(),
-            shop_id: ctx.shop.shop_id.clone(),
-            order_id: story.order_id.clone(),
-            version,
-        }),
-        _ => None,
-    };
+    let order = emitted.version.map(|version| OrderVersionRef {
+        platform: story.channel.clone(),
+        shop_id: ctx.shop.shop_id.clone(),
+        order_id: story.order_id.clone(),
+        version,
+    });
     Pending { shop: story.shop, emitted, order, forged }
 }
 
@@ -282,15 +281,30 @@ pub fn generate(cfg: &SynthConfig, shops: &[SynthShop]) -> SynthOutput {
         let ctx = &ctxs[pos];
         let stores: Vec<String> = ctx.shop.stores.iter().map(|s| s.store_id.clone()).collect();
         for m in feeds::realtime_movements(cfg, &stores, &mut rng, ctx.tz) {
-            pending.push(Pending { shop: pos, emitted: standard::movement(&m, ctx.tz, &mut rng), order: None, forged: false });
+            pending.push(Pending {
+                shop: pos,
+                emitted: standard::movement(&m, ctx.tz, &mut rng),
+                order: None,
+                forged: false,
+            });
         }
         let changes = 2 + cfg.orders / 2_000;
         for k in 0..changes {
             let sku = &catalog::CATALOG[rng.gen_range(0..catalog::CATALOG.len())];
             let cost = crate::money::Money::from_minor(sku.standard_cost * rng.gen_range(97..=104) / 100);
             let day = cfg.start_date + chrono::Duration::days(i64::from(k as u32 % cfg.days.max(1)));
-            let at = story::local_time(&mut rng, day, &[0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0], ctx.tz);
-            pending.push(Pending { shop: pos, emitted: standard::product(sku, cost, at, &mut rng), order: None, forged: false });
+            let at = story::local_time(
+                &mut rng,
+                day,
+                &[0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0],
+                ctx.tz,
+            );
+            pending.push(Pending {
+                shop: pos,
+                emitted: standard::product(sku, cost, at, &mut rng),
+                order: None,
+                forged: false,
+            });
         }
     }
 
@@ -324,7 +338,13 @@ pub fn generate(cfg: &SynthConfig, shops: &[SynthShop]) -> SynthOutput {
         feed_events: feed_files.iter().map(|f| f.events).sum(),
         feed_bad_rows: feed_files.iter().map(|f| f.bad_rows).sum(),
     };
-    SynthOutput { config: cfg.clone(), shops: shops.to_vec(), deliveries: scheduled.deliveries, feeds: feed_files, expected }
+    SynthOutput {
+        config: cfg.clone(),
+        shops: shops.to_vec(),
+        deliveries: scheduled.deliveries,
+        feeds: feed_files,
+        expected,
+    }
 }
 
 /// Serde for [`Platform`] as its route name (`shopify`, …).

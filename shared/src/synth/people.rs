@@ -6,8 +6,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::catalog::{
-    cities_of, Region, CITIES, CN_FAMILY, CN_GIVEN, CN_MOBILE_PREFIXES, CN_STREETS, DE_FIRST, DE_LAST,
-    DE_STREETS, US_AREA_CODES, US_FIRST, US_LAST, US_STREETS,
+    cities_of, Region, CITIES, CN_FAMILY, CN_GIVEN, CN_MOBILE_PREFIXES, CN_STREETS, DE_FIRST, DE_LAST, DE_STREETS,
+    US_AREA_CODES, US_FIRST, US_LAST, US_STREETS,
 };
 use super::text::{base62_of, mix};
 
@@ -165,8 +165,10 @@ impl People {
                         let last = US_LAST[rng.gen_range(0..US_LAST.len())];
                         let area = US_AREA_CODES[k % US_AREA_CODES.len()];
                         let line = 100 + k / US_AREA_CODES.len();
-                        let email = format!("{}.{}{}@example.com", first.to_ascii_lowercase(), last.to_ascii_lowercase(), k);
-                        let street = format!("{} {}", rng.gen_range(10..9999), US_STREETS[rng.gen_range(0..US_STREETS.len())]);
+                        let email =
+                            format!("{}.{}{}@example.com", first.to_ascii_lowercase(), last.to_ascii_lowercase(), k);
+                        let street =
+                            format!("{} {}", rng.gen_range(10..9999), US_STREETS[rng.gen_range(0..US_STREETS.len())]);
                         (first.to_string(), last.to_string(), format!("{area}555{line:04}"), Some(email), street)
                     }
                     Region::De => {
@@ -174,7 +176,8 @@ impl People {
                         let last = DE_LAST[rng.gen_range(0..DE_LAST.len())];
                         let sub = (kk * 7_919 + de_offset) % 10_000_000;
                         let email = format!("{}.{}{}@example.de", ascii_fold(first), ascii_fold(last), k);
-                        let street = format!("{} {}", DE_STREETS[rng.gen_range(0..DE_STREETS.len())], rng.gen_range(1..180));
+                        let street =
+                            format!("{} {}", DE_STREETS[rng.gen_range(0..DE_STREETS.len())], rng.gen_range(1..180));
                         (first.to_string(), last.to_string(), format!("1521{sub:07}"), Some(email), street)
                     }
                 };

@@ -49,7 +49,15 @@ pub(crate) fn schedule(pending: Vec<Pending>, shops: &[SynthShop], rng: &mut Cha
         if rng.gen_bool(LATE_SHARE) {
             send_at += Duration::seconds(rng.gen_range(60..6 * 3_600));
         }
-        let copies = if !p.forged && rng.gen_bool(DUPLICATE_SHARE) { if rng.gen_bool(0.7) { 1 } else { 2 } } else { 0 };
+        let copies = if !p.forged && rng.gen_bool(DUPLICATE_SHARE) {
+            if rng.gen_bool(0.7) {
+                1
+            } else {
+                2
+            }
+        } else {
+            0
+        };
         let base = SynthDelivery {
             seq: 0,
             platform: shop.platform,

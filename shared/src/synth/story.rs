@@ -272,7 +272,11 @@ fn pick_day(rng: &mut ChaCha8Rng, cfg: &SynthConfig) -> NaiveDate {
     let weights: Vec<u32> = (0..days)
         .map(|d| {
             let date = cfg.start_date + Duration::days(i64::from(d));
-            if chrono::Datelike::weekday(&date).number_from_monday() >= 6 { 13 } else { 10 }
+            if chrono::Datelike::weekday(&date).number_from_monday() >= 6 {
+                13
+            } else {
+                10
+            }
         })
         .collect();
     cfg.start_date + Duration::days(pick_weighted(rng, &weights) as i64)
@@ -284,7 +288,14 @@ fn basket(rng: &mut ChaCha8Rng, kind: Kind) -> Vec<(usize, i64)> {
     let mut out: Vec<(usize, i64)> = Vec::with_capacity(4);
     let r: f64 = rng.gen();
     if r < 0.45 {
-        let purifiers = [("WP-RO-500", 35), ("WP-RO-400", 20), ("WP-RO-600", 15), ("WP-UF-200", 10), ("WP-UF-300", 10), ("WP-HOT-01", 10)];
+        let purifiers = [
+            ("WP-RO-500", 35),
+            ("WP-RO-400", 20),
+            ("WP-RO-600", 15),
+            ("WP-UF-200", 10),
+            ("WP-UF-300", 10),
+            ("WP-HOT-01", 10),
+        ];
         let weights: Vec<u32> = purifiers.iter().map(|p| p.1).collect();
         let p = purifiers[pick_weighted(rng, &weights)].0;
         out.push((idx(p), if rng.gen_bool(0.05) { 2 } else { 1 }));
@@ -306,7 +317,15 @@ fn basket(rng: &mut ChaCha8Rng, kind: Kind) -> Vec<(usize, i64)> {
             out.push((idx("SVC-INSTALL"), 1));
         }
     } else if r < 0.9 {
-        let filters = [("FLT-PP-10", 30), ("FLT-CTO-10", 20), ("FLT-UDF-10", 10), ("FLT-T33", 12), ("FLT-RO-75", 10), ("FLT-RO-500", 8), ("FLT-UF-200", 10)];
+        let filters = [
+            ("FLT-PP-10", 30),
+            ("FLT-CTO-10", 20),
+            ("FLT-UDF-10", 10),
+            ("FLT-T33", 12),
+            ("FLT-RO-75", 10),
+            ("FLT-RO-500", 8),
+            ("FLT-UF-200", 10),
+        ];
         let weights: Vec<u32> = filters.iter().map(|f| f.1).collect();
         let n = rng.gen_range(1..=3);
         for _ in 0..n {
@@ -351,7 +370,13 @@ fn coupon(rng: &mut ChaCha8Rng, kind: Kind, currency: Currency, value: Money) ->
 fn build_lines(rng: &mut ChaCha8Rng, kind: Kind, currency: Currency) -> (Vec<Line>, Option<&'static str>) {
     let mut lines: Vec<Line> = basket(rng, kind)
         .into_iter()
-        .map(|(sku, quantity)| Line { sku, quantity, unit_price: CATALOG[sku].price(currency), promo: Money::ZERO, coupon: Money::ZERO })
+        .map(|(sku, quantity)| Line {
+            sku,
+            quantity,
+            unit_price: CATALOG[sku].price(currency),
+            promo: Money::ZERO,
+            coupon: Money::ZERO,
+        })
         .collect();
     for line in &mut lines {
         let s = &CATALOG[line.sku];
@@ -404,10 +429,7 @@ fn partial_refund(rng: &mut ChaCha8Rng, lines: &[Line]) -> Option<Vec<RefundPart
     let candidates: Vec<usize> = (0..lines.len())
         .filter(|&i| CATALOG[lines[i].sku].category != "service" && lines[i].net() > Money::ZERO)
         .collect();
-    let line = *candidates
-        .iter()
-        .find(|&&i| CATALOG[lines[i].sku].is_consumable)
-        .or_else(|| candidates.first())?;
+    let line = *candidates.iter().find(|&&i| CATALOG[lines[i].sku].is_consumable).or_else(|| candidates.first())?;
     let l = &lines[line];
     let only_line = lines.len() == 1;
     let max_qty = if only_line { l.quantity - 1 } else { l.quantity };
@@ -415,20 +437,13 @@ fn partial_refund(rng: &mut ChaCha8Rng, lines: &[Line]) -> Option<Vec<RefundPart
         return None;
     }
     let quantity = rng.gen_range(1..=max_qty);
-    let amount = if quantity == l.quantity {
-        l.net()
-    } else {
-        Money::from_minor(l.net().minor() * quantity / l.quantity)
-    };
+    let amount =
+        if quantity == l.quantity { l.net() } else { Money::from_minor(l.net().minor() * quantity / l.quantity) };
     Some(vec![RefundPart { line, quantity, amount }])
 }
 
 fn full_refund(lines: &[Line]) -> Vec<RefundPart> {
-    lines
-        .iter()
-        .enumerate()
-        .map(|(line, l)| RefundPart { line, quantity: l.quantity, amount: l.net() })
-        .collect()
+    lines.iter().enumerate().map(|(line, l)| RefundPart { line, quantity: l.quantity, amount: l.net() }).collect()
 }
 
 /// The path of an order: which steps happen.
@@ -477,8 +492,30 @@ pub(crate) fn new_story(
     let created = local_time(rng, day, hours, ctx.tz);
 
     let customer_region = match kind {
-        Kind::Shopify => [Region::Us, Region::Us, Region::Us, Region::Us, Region::Us, Region::Us, Region::Us, Region::Us, Region::Cn, Region::De][rng.gen_range(0..10)],
-        Kind::Woo => [Region::De, Region::De, Region::De, Region::De, Region::De, Region::De, Region::De, Region::De, Region::Cn, Region::Us][rng.gen_range(0..10)],
+        Kind::Shopify => [
+            Region::Us,
+            Region::Us,
+            Region::Us,
+            Region::Us,
+            Region::Us,
+            Region::Us,
+            Region::Us,
+            Region::Us,
+            Region::Cn,
+            Region::De,
+        ][rng.gen_range(0..10)],
+        Kind::Woo => [
+            Region::De,
+            Region::De,
+            Region::De,
+            Region::De,
+            Region::De,
+            Region::De,
+            Region::De,
+            Region::De,
+            Region::Cn,
+            Region::Us,
+        ][rng.gen_range(0..10)],
         _ => ctx.region,
     };
     let guest = match kind {
@@ -681,7 +718,11 @@ pub(crate) fn assign_ids(rng: &mut ChaCha8Rng, stories: &mut [Story], shops: &[S
                 }
                 Kind::Market => {
                     let n = ids.next(rng, shop, "refund", 1, 1);
-                    if channel == "jd" { (24_123_400_000 + n).to_string() } else { (212_345_000_000_000 + n * 3).to_string() }
+                    if channel == "jd" {
+                        (24_123_400_000 + n).to_string()
+                    } else {
+                        (212_345_000_000_000 + n * 3).to_string()
+                    }
                 }
             };
             stories[s].refunds[r].id = id;

@@ -19,7 +19,13 @@ const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const STANDARD_WRONG: &str = "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 fn cfg(orders: usize, seed: u64) -> SynthConfig {
-    SynthConfig { orders, seed, start_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("date"), days: 2, forged: 6 }
+    SynthConfig {
+        orders,
+        seed,
+        start_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("date"),
+        days: 2,
+        forged: 6,
+    }
 }
 
 fn tz_of(shop: &SynthShop) -> Tz {
@@ -54,14 +60,21 @@ fn signed(d: &SynthDelivery, shop: &SynthShop, secret: &str, now: DateTime<Utc>)
             let ts = now.timestamp() - 2;
             h.insert(standard::ID_HEADER, d.delivery_id.clone());
             h.insert(standard::TIMESTAMP_HEADER, ts.to_string());
-            h.insert(standard::SIGNATURE_HEADER, standard::sign(secret, &d.delivery_id, ts, &d.body).expect("whsec secret"));
+            h.insert(
+                standard::SIGNATURE_HEADER,
+                standard::sign(secret, &d.delivery_id, ts, &d.body).expect("whsec secret"),
+            );
         }
     }
     h
 }
 
 fn secrets(p: Platform) -> (&'static str, &'static str) {
-    if p == Platform::Standard { (STANDARD_SECRET, STANDARD_WRONG) } else { (SECRET, WRONG_SECRET) }
+    if p == Platform::Standard {
+        (STANDARD_SECRET, STANDARD_WRONG)
+    } else {
+        (SECRET, WRONG_SECRET)
+    }
 }
 
 fn orders_of(records: &[CanonicalRecord]) -> Vec<OrderVersionRef> {
@@ -86,7 +99,13 @@ fn expected_order_versions_are_what_the_parsers_produce() {
     let mut per_topic: BTreeMap<(Platform, String), usize> = BTreeMap::new();
     for d in out.deliveries.iter().filter(|d| !d.forged) {
         let shop = shop_of(&out, d);
-        let ctx = ParseContext { shop_id: &d.shop_id, topic: &d.topic, received_at: d.at, time_zone: tz_of(shop), currency: &shop.currency };
+        let ctx = ParseContext {
+            shop_id: &d.shop_id,
+            topic: &d.topic,
+            received_at: d.at,
+            time_zone: tz_of(shop),
+            currency: &shop.currency,
+        };
         let records = platforms::parse(d.platform, &d.body, &ctx)
             .unwrap_or_else(|e| panic!("delivery {} ({} {}) does not parse: {e}", d.seq, d.platform, d.topic));
         *per_topic.entry((d.platform, d.topic.clone())).or_default() += 1;
@@ -98,7 +117,14 @@ fn expected_order_versions_are_what_the_parsers_produce() {
             assert!(d.order.is_none());
             continue;
         }
-        assert_eq!(orders.first(), d.order.as_ref(), "delivery {} ({} {}) parses to another version", d.seq, d.platform, d.topic);
+        assert_eq!(
+            orders.first(),
+            d.order.as_ref(),
+            "delivery {} ({} {}) parses to another version",
+            d.seq,
+            d.platform,
+            d.topic
+        );
         assert!(orders.len() <= 1);
         parsed.extend(orders);
     }
@@ -155,6 +181,22 @@ fn event_keys_count_unique_deliveries_and_forgeries_fail() {
             forged += 1;
             let headers = signed(d, shop, wrong, now);
             assert_eq!(platforms::verify(d.platform, &headers, &d.body, right, now), Err(VerifyError::BadSignature));
+            // It names a fresh order version: what it would have created, had it been accepted.
+            let ctx = ParseContext {
+                shop_id: &d.shop_id,
+                topic: &d.topic,
+                received_at: d.at,
+                time_zone: tz_of(shop),
+                currency: &shop.currency,
+            };
+            let parsed = orders_of(&platforms::parse(d.platform, &d.body, &ctx).expect("a forged body is well formed"));
+            let order = d.order.as_ref().expect("a forged delivery names its order");
+            assert_eq!(parsed.first(), Some(order));
+            assert!(!out
+                .expected
+                .order_versions
+                .iter()
+                .any(|v| v.shop_id == order.shop_id && v.order_id == order.order_id));
             continue;
         }
         authentic += 1;
@@ -267,11 +309,16 @@ fn written_directory_reads_back_identically() {
     let dir = std::env::temp_dir().join(format!("omnilake-synth-test-{}", std::process::id()));
     write_dir(&out, &dir).expect("write");
     assert!(dir.join(MANIFEST_FILE).is_file());
-    assert!(dir.join("deliveries").join(format!("000001-{}-{}.body", out.deliveries[0].platform, out.deliveries[0].shop_id)).is_file());
+    assert!(dir
+        .join("deliveries")
+        .join(format!("000001-{}-{}.body", out.deliveries[0].platform, out.deliveries[0].shop_id))
+        .is_file());
     assert!(dir.join(&out.feeds[0].key).is_file());
     let back = read_dir(&dir).expect("read");
     // A tampered body is refused.
-    let first = dir.join("deliveries").join(format!("000001-{}-{}.body", out.deliveries[0].platform, out.deliveries[0].shop_id));
+    let first = dir
+        .join("deliveries")
+        .join(format!("000001-{}-{}.body", out.deliveries[0].platform, out.deliveries[0].shop_id));
     std::fs::write(&first, b"tampered").expect("tamper");
     let tampered = read_dir(&dir);
     std::fs::remove_dir_all(&dir).expect("clean up");
@@ -321,7 +368,7 @@ fn same_shape(got: &Value, want: &Value, path: &str, problems: &mut Vec<String>)
     }
 }
 
-fn first_body<'a>(out: &'a SynthOutput, platform: Platform, topic: &str, pick: impl Fn(&Value) -> bool) -> Value {
+fn first_body(out: &SynthOutput, platform: Platform, topic: &str, pick: impl Fn(&Value) -> bool) -> Value {
     out.deliveries
         .iter()
         .filter(|d| d.platform == platform && d.topic == topic && !d.forged)
@@ -340,11 +387,20 @@ fn youzan_msg(envelope: &Value) -> Value {
 fn bodies_have_the_recorded_shapes() {
     let out = generate(&cfg(400, 21), &default_shops());
     let mut problems = Vec::new();
-    let check = |got: Value, want: Value, name: &str, problems: &mut Vec<String>| same_shape(&got, &want, name, problems);
+    let check =
+        |got: Value, want: Value, name: &str, problems: &mut Vec<String>| same_shape(&got, &want, name, problems);
 
     let with_discount = |v: &Value| v["discount_codes"].as_array().is_some_and(|a| !a.is_empty());
-    check(first_body(&out, Platform::Shopify, "orders/create", with_discount), fixture("shopify/orders_create_10kb.json"), "shopify create", &mut problems);
-    let refunded = |v: &Value| v["refunds"].as_array().is_some_and(|a| !a.is_empty()) && v["fulfillments"].as_array().is_some_and(|a| !a.is_empty());
+    check(
+        first_body(&out, Platform::Shopify, "orders/create", with_discount),
+        fixture("shopify/orders_create_10kb.json"),
+        "shopify create",
+        &mut problems,
+    );
+    let refunded = |v: &Value| {
+        v["refunds"].as_array().is_some_and(|a| !a.is_empty())
+            && v["fulfillments"].as_array().is_some_and(|a| !a.is_empty())
+    };
     let mut want = fixture("shopify/orders_updated_after_refund.json");
     // The compact form leaves out the `*_set` twins of amounts, as orders_create_10kb.json does.
     strip_sets(&mut want);
@@ -353,33 +409,82 @@ fn bodies_have_the_recorded_shapes() {
     strip_sets_except(&mut want, &["subtotal_set", "total_tax_set", "total_duties_set"]);
     check(first_body(&out, Platform::Shopify, "refunds/create", |_| true), want, "shopify refund", &mut problems);
 
-    let woo_coupon = |v: &Value| v["coupon_lines"].as_array().is_some_and(|a| !a.is_empty()) && v["customer_id"].as_u64() != Some(0);
-    check(first_body(&out, Platform::WooCommerce, "order.created", woo_coupon), fixture("woocommerce/order_created.json"), "woo created", &mut problems);
+    let woo_coupon =
+        |v: &Value| v["coupon_lines"].as_array().is_some_and(|a| !a.is_empty()) && v["customer_id"].as_u64() != Some(0);
+    check(
+        first_body(&out, Platform::WooCommerce, "order.created", woo_coupon),
+        fixture("woocommerce/order_created.json"),
+        "woo created",
+        &mut problems,
+    );
     let woo_refund = |v: &Value| v["refunds"].as_array().is_some_and(|a| !a.is_empty());
-    check(first_body(&out, Platform::WooCommerce, "order.updated", woo_refund), fixture("woocommerce/order_updated_refunded.json"), "woo refunded", &mut problems);
+    check(
+        first_body(&out, Platform::WooCommerce, "order.updated", woo_refund),
+        fixture("woocommerce/order_updated_refunded.json"),
+        "woo refunded",
+        &mut problems,
+    );
 
     let envelope = first_body(&out, Platform::Youzan, "trade_TradePaid", |_| true);
     check(envelope.clone(), fixture("youzan/trade_paid.json"), "youzan envelope", &mut problems);
     let promo = |v: &Value| {
         let m = youzan_msg(v);
-        m["order_promotion"]["item"].as_array().is_some_and(|a| !a.is_empty()) && m["order_promotion"]["order"].as_array().is_some_and(|a| !a.is_empty())
+        m["order_promotion"]["item"].as_array().is_some_and(|a| !a.is_empty())
+            && m["order_promotion"]["order"].as_array().is_some_and(|a| !a.is_empty())
     };
     let create = first_body(&out, Platform::Youzan, "trade_TradeCreate", promo);
     check(youzan_msg(&create), fixture("youzan/trade_create.msg.json"), "youzan create msg", &mut problems);
-    check(youzan_msg(&first_body(&out, Platform::Youzan, "trade_TradeSellerShip", |_| true)), fixture("youzan/trade_seller_ship.msg.json"), "youzan ship", &mut problems);
-    check(youzan_msg(&first_body(&out, Platform::Youzan, "trade_refund_RefundSuccess", |_| true)), fixture("youzan/refund_success.msg.json"), "youzan refund", &mut problems);
+    check(
+        youzan_msg(&first_body(&out, Platform::Youzan, "trade_TradeSellerShip", |_| true)),
+        fixture("youzan/trade_seller_ship.msg.json"),
+        "youzan ship",
+        &mut problems,
+    );
+    check(
+        youzan_msg(&first_body(&out, Platform::Youzan, "trade_refund_RefundSuccess", |_| true)),
+        fixture("youzan/refund_success.msg.json"),
+        "youzan refund",
+        &mut problems,
+    );
 
     let pos_member = |v: &Value| v["data"]["customer"]["email"].is_string() && v["data"]["platform"] == "pos";
-    check(first_body(&out, Platform::Standard, "order.created", pos_member), fixture("standard/order_created.json"), "standard created", &mut problems);
-    let pos_refund = |v: &Value| v["data"]["refunds"].as_array().is_some_and(|a| !a.is_empty()) && v["data"]["platform"] == "pos";
-    check(first_body(&out, Platform::Standard, "order.updated", pos_refund), fixture("standard/order_updated_refund.json"), "standard refund", &mut problems);
-    check(first_body(&out, Platform::Standard, "member.signup", |v| v["data"]["email"].is_string()), fixture("standard/member_signup.json"), "signup", &mut problems);
-    check(first_body(&out, Platform::Standard, "inventory.movement", |_| true), fixture("standard/inventory_movement_receipt.json"), "movement", &mut problems);
-    check(first_body(&out, Platform::Standard, "product.upsert", |_| true), fixture("standard/product_upsert.json"), "product", &mut problems);
+    check(
+        first_body(&out, Platform::Standard, "order.created", pos_member),
+        fixture("standard/order_created.json"),
+        "standard created",
+        &mut problems,
+    );
+    let pos_refund =
+        |v: &Value| v["data"]["refunds"].as_array().is_some_and(|a| !a.is_empty()) && v["data"]["platform"] == "pos";
+    check(
+        first_body(&out, Platform::Standard, "order.updated", pos_refund),
+        fixture("standard/order_updated_refund.json"),
+        "standard refund",
+        &mut problems,
+    );
+    check(
+        first_body(&out, Platform::Standard, "member.signup", |v| v["data"]["email"].is_string()),
+        fixture("standard/member_signup.json"),
+        "signup",
+        &mut problems,
+    );
+    check(
+        first_body(&out, Platform::Standard, "inventory.movement", |_| true),
+        fixture("standard/inventory_movement_receipt.json"),
+        "movement",
+        &mut problems,
+    );
+    check(
+        first_body(&out, Platform::Standard, "product.upsert", |_| true),
+        fixture("standard/product_upsert.json"),
+        "product",
+        &mut problems,
+    );
     assert!(problems.is_empty(), "{problems:#?}");
 
     // WooCommerce writes like wp_json_encode; Youzan's msg like Java's URLEncoder.
-    let woo = out.deliveries.iter().find(|d| d.platform == Platform::WooCommerce && d.topic == "order.created").expect("woo");
+    let woo =
+        out.deliveries.iter().find(|d| d.platform == Platform::WooCommerce && d.topic == "order.created").expect("woo");
     assert!(woo.body.is_ascii() && woo.body.windows(2).any(|w| w == b"\\/"));
     let yz = out.deliveries.iter().find(|d| d.platform == Platform::Youzan).expect("youzan");
     let yz_body: Value = serde_json::from_slice(&yz.body).expect("json");
@@ -420,28 +525,4 @@ fn speed() {
         took.as_secs_f64(),
         10_000.0 / took.as_secs_f64()
     );
-}
-
-#[test]
-#[ignore = "temporary sample writer"]
-fn tmp_write_sample() {
-    let out = generate(&cfg(300, 7), &default_shops());
-    write_dir(&out, std::path::Path::new("/tmp/synth-sample")).expect("write");
-}
-
-#[test]
-#[ignore = "temporary parser probe"]
-fn tmp_probe_woo_refunds() {
-    let out = generate(&cfg(300, 7), &default_shops());
-    for d in out.deliveries.iter().filter(|d| d.platform == Platform::WooCommerce && !d.forged) {
-        let v: Value = serde_json::from_slice(&d.body).expect("json");
-        if v["refunds"].as_array().map_or(true, |a| a.is_empty()) { continue; }
-        let shop = shop_of(&out, d);
-        let ctx = ParseContext { shop_id: &d.shop_id, topic: &d.topic, received_at: d.at, time_zone: tz_of(shop), currency: &shop.currency };
-        let recs = platforms::parse(d.platform, &d.body, &ctx).expect("parse");
-        if let CanonicalRecord::Order(o) = &recs[0] {
-            let t = o.totals();
-            println!("woo {} status {:?} total {} refunds {:?} -> subtotal {} refunds {} net {}", o.order_id, o.status, v["total"], v["refunds"], t.subtotal, t.refunds, t.net_sales);
-        }
-    }
 }

@@ -26,41 +26,68 @@ impl Serialize for Num {
     }
 }
 
-/// Compact JSON of `value`, with every [`Num`] unquoted.
+/// Compact JSON of `value` (which holds no [`Num`]).
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(2048);
     // Serialising plain structs with string keys into memory cannot fail.
-    let bytes = serde_json::to_vec(value).expect("synthetic bodies are plain structs with string keys");
+    serde_json::to_writer(&mut bytes, value).expect("synthetic bodies are plain structs with string keys");
+    bytes
+}
+
+/// Compact JSON of `value`, with every [`Num`] written as a bare number.
+pub(crate) fn to_json_with_numbers<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(8192);
+    serde_json::to_writer(&mut bytes, value).expect("synthetic bodies are plain structs with string keys");
     unquote_numbers(bytes)
+}
+
+/// Appends `s` as a JSON string.
+pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing a string into memory cannot fail.
+    serde_json::to_writer(out, s).expect("a string serialises");
+}
+
+/// Position of the next `"\u001f` (an escaped [`NUMBER_MARK`] opening a string) at or after `from`.
+fn next_mark(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(p) = bytes[i..].iter().position(|&b| b == b'\\') {
+        let at = i + p;
+        if at > 0 && bytes[at - 1] == b'"' && bytes[at..].starts_with(&NUMBER_MARK_ESCAPED[1..]) {
+            return Some(at - 1);
+        }
+        i = at + 1;
+    }
+    None
 }
 
 /// Removes the quotes and mark around each [`Num`].
 fn unquote_numbers(bytes: Vec<u8>) -> Vec<u8> {
-    if !bytes.windows(NUMBER_MARK_ESCAPED.len()).any(|w| w == NUMBER_MARK_ESCAPED) {
+    let Some(first) = next_mark(&bytes, 0) else {
         return bytes;
-    }
+    };
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'"' && bytes[i..].starts_with(NUMBER_MARK_ESCAPED) {
-            i += NUMBER_MARK_ESCAPED.len();
-            while i < bytes.len() && bytes[i] != b'"' {
-                out.push(bytes[i]);
-                i += 1;
-            }
-            i += 1; // closing quote
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let mut start = 0;
+    let mut mark = Some(first);
+    while let Some(m) = mark {
+        out.extend_from_slice(&bytes[start..m]);
+        let digits = m + NUMBER_MARK_ESCAPED.len();
+        let end = bytes[digits..].iter().position(|&b| b == b'"').map_or(bytes.len(), |p| digits + p);
+        out.extend_from_slice(&bytes[digits..end]);
+        start = (end + 1).min(bytes.len());
+        mark = next_mark(&bytes, start);
     }
+    out.extend_from_slice(&bytes[start..]);
     out
 }
 
-/// JSON as WordPress' `wp_json_encode` writes it: compact, `/` escaped as `\/`, non-ASCII as
-/// `\uXXXX` (UTF-16 surrogate pairs beyond the BMP).
+/// JSON as WordPress' `wp_json_encode` writes it: compact, `/` escaped as `\\/`, non-ASCII as
+/// `\\uXXXX` (UTF-16 surrogate pairs beyond the BMP). [`Num`]s are bare numbers.
 pub(crate) fn to_php_json<T: Serialize>(value: &T) -> Vec<u8> {
-    let compact = to_json(value);
-    let text = String::from_utf8_lossy(&compact);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let compact = to_json_with_numbers(value);
+    let Ok(text) = std::str::from_utf8(&compact) else {
+        return compact;
+    };
     let mut out = Vec::with_capacity(compact.len() + compact.len() / 8);
     let mut units = [0u16; 2];
     for c in text.chars() {
@@ -69,8 +96,16 @@ pub(crate) fn to_php_json<T: Serialize>(value: &T) -> Vec<u8> {
         } else if c.is_ascii() {
             out.push(c as u8);
         } else {
-            for unit in c.encode_utf16(&mut units).iter() {
-                out.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
+            for &unit in c.encode_utf16(&mut units).iter() {
+                let u = usize::from(unit);
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    HEX[u >> 12],
+                    HEX[(u >> 8) & 0xF],
+                    HEX[(u >> 4) & 0xF],
+                    HEX[u & 0xF],
+                ]);
             }
         }
     }
@@ -78,22 +113,26 @@ pub(crate) fn to_php_json<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// URL-encodes like Java's `URLEncoder.encode(s, "UTF-8")`: space as `+`, only `A-Z a-z 0-9 . - * _`
-/// left as they are (what Youzan's `msg` looks like).
-pub(crate) fn java_url_encode(text: &[u8]) -> String {
+/// left as they are (what Youzan's `msg` looks like). Appends to `out`.
+pub(crate) fn java_url_encode_into(out: &mut Vec<u8>, text: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(text.len() * 2);
+    out.reserve(text.len() * 2);
     for &b in text {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(HEX[usize::from(b >> 4)] as char);
-                out.push(HEX[usize::from(b & 0xF)] as char);
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => out.push(b),
+            b' ' => out.push(b'+'),
+            _ => out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]]),
         }
     }
-    out
+}
+
+/// [`java_url_encode_into`] a new string.
+#[cfg(test)]
+pub(crate) fn java_url_encode(text: &[u8]) -> String {
+    let mut out = Vec::new();
+    java_url_encode_into(&mut out, text);
+    // Only ASCII was written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// How a platform writes a time.
@@ -112,20 +151,20 @@ fn push2(out: &mut String, v: u32) {
     out.push(char::from(b'0' + (v % 10) as u8));
 }
 
-fn push_date_time(out: &mut String, y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32, sep: char) {
-    let y = y.clamp(0, 9999) as u32;
+fn push_date_time<T: Datelike + Timelike>(out: &mut String, t: &T, sep: char) {
+    let y = t.year().clamp(0, 9999) as u32;
     push2(out, y / 100);
     push2(out, y % 100);
     out.push('-');
-    push2(out, mo);
+    push2(out, t.month());
     out.push('-');
-    push2(out, d);
+    push2(out, t.day());
     out.push(sep);
-    push2(out, h);
+    push2(out, t.hour());
     out.push(':');
-    push2(out, mi);
+    push2(out, t.minute());
     out.push(':');
-    push2(out, s);
+    push2(out, t.second());
 }
 
 /// `at` written in `tz` in `style`.
@@ -133,7 +172,7 @@ pub(crate) fn fmt_time(at: DateTime<Utc>, tz: Tz, style: TimeStyle) -> String {
     let local = at.with_timezone(&tz);
     let mut out = String::with_capacity(25);
     let sep = if matches!(style, TimeStyle::NaiveSpace) { ' ' } else { 'T' };
-    push_date_time(&mut out, local.year(), local.month(), local.day(), local.hour(), local.minute(), local.second(), sep);
+    push_date_time(&mut out, &local, sep);
     if matches!(style, TimeStyle::Offset) {
         let secs = local.offset().fix().local_minus_utc();
         out.push(if secs < 0 { '-' } else { '+' });
@@ -148,7 +187,7 @@ pub(crate) fn fmt_time(at: DateTime<Utc>, tz: Tz, style: TimeStyle) -> String {
 /// `2026-11-20T07:22:08.412Z` (Standard Webhooks envelope `timestamp`).
 pub(crate) fn fmt_utc_millis(at: DateTime<Utc>) -> String {
     let mut out = String::with_capacity(24);
-    push_date_time(&mut out, at.year(), at.month(), at.day(), at.hour(), at.minute(), at.second(), 'T');
+    push_date_time(&mut out, &at, 'T');
     let ms = at.timestamp_subsec_millis();
     out.push('.');
     out.push(char::from(b'0' + (ms / 100 % 10) as u8));
@@ -250,7 +289,15 @@ mod tests {
     #[test]
     fn numbers_come_out_bare() {
         let s = Sample { price: Num("34.65".into()), name: "Müller 王", url: "a/b" };
-        assert_eq!(String::from_utf8(to_json(&s)).expect("utf8"), r#"{"price":34.65,"name":"Müller 王","url":"a/b"}"#);
+        assert_eq!(
+            String::from_utf8(to_json_with_numbers(&s)).expect("utf8"),
+            r#"{"price":34.65,"name":"Müller 王","url":"a/b"}"#
+        );
+        let two = Sample { price: Num("0.095".into()), name: "say \"10\\\"\"", url: "" };
+        assert_eq!(
+            String::from_utf8(to_json_with_numbers(&two)).expect("utf8"),
+            r#"{"price":0.095,"name":"say \"10\\\"\"","url":""}"#
+        );
         assert_eq!(
             String::from_utf8(to_php_json(&s)).expect("ascii"),
             r#"{"price":34.65,"name":"M\u00fcller \u738b","url":"a\/b"}"#
@@ -265,9 +312,8 @@ mod tests {
         let encoded = java_url_encode(text.as_bytes());
         assert!(encoded.contains("2026-11-20+14%3A03%3A11"));
         assert!(encoded.contains("x*y_z.-%7E"));
-        let decoded: String = form_urlencoded::parse(format!("m={encoded}").as_bytes())
-            .map(|(_, v)| v.into_owned())
-            .collect();
+        let decoded: String =
+            form_urlencoded::parse(format!("m={encoded}").as_bytes()).map(|(_, v)| v.into_owned()).collect();
         assert_eq!(decoded, text);
     }
 

@@ -67,7 +67,11 @@ pub(crate) fn share(part: Money, num: i64, den: i64) -> Money {
 pub(crate) fn rate_text(bp: i64) -> String {
     let text = format!("0.{:04}", bp.clamp(0, 9_999));
     let trimmed = text.trim_end_matches('0');
-    if trimmed.ends_with('.') { format!("{trimmed}0") } else { trimmed.to_string() }
+    if trimmed.ends_with('.') {
+        format!("{trimmed}0")
+    } else {
+        trimmed.to_string()
+    }
 }
 
 #[cfg(test)]

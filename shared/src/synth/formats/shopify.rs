@@ -12,7 +12,7 @@ use crate::money::Money;
 use crate::synth::catalog::{Region, CATALOG, CITIES, REFUND_REASONS_EN};
 use crate::synth::people::{People, Person};
 use crate::synth::story::{ShopCtx, Snapshot, StepKind, Story};
-use crate::synth::text::{fmt_time, hex_of, mix, to_json, uuid_v4, Num, TimeStyle};
+use crate::synth::text::{fmt_time, hex_of, mix, to_json_with_numbers, uuid_v4, Num, TimeStyle};
 
 const VENDOR: &str = "Qingquan Water";
 const USER_ID: u64 = 799_407_056;
@@ -452,7 +452,12 @@ impl<'a> Base<'a> {
                     variant_inventory_management: (s.category != "service").then_some("shopify"),
                     variant_title: s.is_purifier().then_some("White"),
                     vendor: VENDOR,
-                    tax_lines: vec![TaxLine { channel_liable: false, price: self.line_tax[i], rate: Num(rate.clone()), title: self.tax_title }],
+                    tax_lines: vec![TaxLine {
+                        channel_liable: false,
+                        price: self.line_tax[i],
+                        rate: Num(rate.clone()),
+                        title: self.tax_title,
+                    }],
                     duties: &[],
                     discount_allocations: if l.discount() > Money::ZERO {
                         vec![DiscountAllocation { amount: l.discount(), discount_application_index: 0 }]
@@ -472,7 +477,11 @@ impl<'a> Base<'a> {
             .iter()
             .map(|p| {
                 let l = &self.story.lines[p.line];
-                if p.quantity == l.quantity { self.line_tax[p.line] } else { share(self.line_tax[p.line], p.quantity, l.quantity) }
+                if p.quantity == l.quantity {
+                    self.line_tax[p.line]
+                } else {
+                    share(self.line_tax[p.line], p.quantity, l.quantity)
+                }
             })
             .collect();
         (taxes, plan.shipping)
@@ -531,7 +540,10 @@ impl<'a> Base<'a> {
             order_adjustments,
             transactions: vec![Transaction {
                 id: 5_792_000_000_000 + refund_id % 1_000_000_000,
-                admin_graphql_api_id: format!("gid://shopify/OrderTransaction/{}", 5_792_000_000_000 + refund_id % 1_000_000_000),
+                admin_graphql_api_id: format!(
+                    "gid://shopify/OrderTransaction/{}",
+                    5_792_000_000_000 + refund_id % 1_000_000_000
+                ),
                 amount,
                 authorization: format!("re_{}", hex_of(mix(refund_id), 24)),
                 created_at: at_text.clone(),
@@ -557,7 +569,13 @@ impl<'a> Base<'a> {
         }
     }
 
-    fn customer(&self, created: DateTime<Utc>, updated: DateTime<Utc>, email: Option<String>, phone: Option<String>) -> Customer<'a> {
+    fn customer(
+        &self,
+        created: DateTime<Utc>,
+        updated: DateTime<Utc>,
+        email: Option<String>,
+        phone: Option<String>,
+    ) -> Customer<'a> {
         let id = self.person.shopify_id();
         Customer {
             id,
@@ -572,7 +590,11 @@ impl<'a> Base<'a> {
             multipass_identifier: None,
             tax_exempt: false,
             phone,
-            email_marketing_consent: MarketingConsent { state: "not_subscribed", opt_in_level: "single_opt_in", consent_updated_at: None },
+            email_marketing_consent: MarketingConsent {
+                state: "not_subscribed",
+                opt_in_level: "single_opt_in",
+                consent_updated_at: None,
+            },
             sms_marketing_consent: None,
             tags: "",
             currency: self.currency,
@@ -622,7 +644,8 @@ impl<'a> Base<'a> {
         };
         let voided = financial_status == "voided";
         let cancelled_at = cancelled.then(|| self.t(snap.at - Duration::seconds(1)));
-        let email = self.person.email.as_ref().map(|e| if self.person.index % 7 == 3 { capitalise(e) } else { e.clone() });
+        let email =
+            self.person.email.as_ref().map(|e| if self.person.index % 7 == 3 { capitalise(e) } else { e.clone() });
         let phone = (self.person.index % 5 != 0).then(|| self.person.e164());
         let fulfillments = match snap.shipped_at {
             Some(shipped) => {
@@ -641,8 +664,12 @@ impl<'a> Base<'a> {
                     shipment_status: Some(if delivered.is_some() { "delivered" } else { "in_transit" }),
                     status: "success",
                     tracking_company: "UPS",
-                    tracking_url: format!("https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums={tracking}"),
-                    tracking_urls: vec![format!("https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums={tracking}")],
+                    tracking_url: format!(
+                        "https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums={tracking}"
+                    ),
+                    tracking_urls: vec![format!(
+                        "https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums={tracking}"
+                    )],
                     tracking_numbers: vec![tracking.clone()],
                     tracking_number: tracking,
                     updated_at: self.t(delivered.unwrap_or(shipped)),
@@ -688,7 +715,10 @@ impl<'a> Base<'a> {
                 browser_ip: format!("203.0.113.{}", 1 + seed % 254),
                 browser_width: None,
                 session_hash: None,
-                user_agent: ["Mozilla/5.0 (Windows NT 10.0; Win64; x64)", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)"][(seed % 2) as usize],
+                user_agent: [
+                    "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+                    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)",
+                ][(seed % 2) as usize],
             },
             closed_at: cancelled_at,
             confirmation_number: hex_of(seed ^ 3, 10).to_ascii_uppercase(),
@@ -711,7 +741,11 @@ impl<'a> Base<'a> {
             name: format!("#{}", 1000 + story.number),
             note: None,
             note_attributes: if installation {
-                vec![NoteAttribute { name: "installation_date", value: fmt_time(story.created_at() + Duration::days(3), self.ctx.tz, TimeStyle::NaiveT)[..10].to_string() }]
+                vec![NoteAttribute {
+                    name: "installation_date",
+                    value: fmt_time(story.created_at() + Duration::days(3), self.ctx.tz, TimeStyle::NaiveT)[..10]
+                        .to_string(),
+                }]
             } else {
                 Vec::new()
             },
@@ -734,7 +768,12 @@ impl<'a> Base<'a> {
             subtotal_price: subtotal,
             tags: "",
             tax_exempt: false,
-            tax_lines: vec![OrderTaxLine { price: self.total_tax, rate: Num(rate_text(self.tax_bp)), title: self.tax_title, channel_liable: false }],
+            tax_lines: vec![OrderTaxLine {
+                price: self.total_tax,
+                rate: Num(rate_text(self.tax_bp)),
+                title: self.tax_title,
+                channel_liable: false,
+            }],
             taxes_included: false,
             test: false,
             token: hex_of(seed ^ 4, 32),
@@ -822,9 +861,11 @@ pub(crate) fn emit(story: &Story, ctx: &ShopCtx<'_>, people: &People, rng: &mut 
             out.push(Emitted { topic: topic.to_string(), delivery_id: uuid_v4(rng), body, at, version });
         };
         match step.kind {
-            StepKind::Created => push("orders/create", to_json(&base.order(&snap, &items, false)), step.at, version, rng),
+            StepKind::Created => {
+                push("orders/create", to_json_with_numbers(&base.order(&snap, &items, false)), step.at, version, rng)
+            }
             StepKind::Paid => {
-                let body = to_json(&base.order(&snap, &items, false));
+                let body = to_json_with_numbers(&base.order(&snap, &items, false));
                 if rng.gen_bool(0.5) {
                     // Payment also fires `orders/updated` with the same resource (same version).
                     push("orders/updated", body.clone(), step.at, version, rng);
@@ -832,18 +873,18 @@ pub(crate) fn emit(story: &Story, ctx: &ShopCtx<'_>, people: &People, rng: &mut 
                 push("orders/paid", body, step.at, version, rng);
             }
             StepKind::Shipped | StepKind::Delivered => {
-                push("orders/updated", to_json(&base.order(&snap, &items, false)), step.at, version, rng)
+                push("orders/updated", to_json_with_numbers(&base.order(&snap, &items, false)), step.at, version, rng)
             }
             StepKind::Refunded(r) => {
                 let refund_at = step.at - Duration::seconds(1);
-                push("refunds/create", to_json(&base.refund(r, refund_at, &items)), refund_at, None, rng);
+                push("refunds/create", to_json_with_numbers(&base.refund(r, refund_at, &items)), refund_at, None, rng);
                 // A full refund before shipping is a cancellation with refund.
                 let cancel = story.refunds[r].full && snap.shipped_at.is_none();
                 let topic = if cancel { "orders/cancelled" } else { "orders/updated" };
-                push(topic, to_json(&base.order(&snap, &items, cancel)), step.at, version, rng);
+                push(topic, to_json_with_numbers(&base.order(&snap, &items, cancel)), step.at, version, rng);
             }
             StepKind::Cancelled => {
-                let body = to_json(&base.order(&snap, &items, true));
+                let body = to_json_with_numbers(&base.order(&snap, &items, true));
                 if rng.gen_bool(0.3) {
                     push("orders/updated", body.clone(), step.at, version, rng);
                 }

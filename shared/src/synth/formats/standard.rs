@@ -165,7 +165,13 @@ fn customer(story: &Story, person: Option<&Person>) -> CustomerData {
 }
 
 /// Every `order.created`/`order.updated` of one POS or marketplace order.
-pub(crate) fn emit_order(story: &Story, ctx: &ShopCtx<'_>, people: &People, rng: &mut ChaCha8Rng, out: &mut Vec<Emitted>) {
+pub(crate) fn emit_order(
+    story: &Story,
+    ctx: &ShopCtx<'_>,
+    people: &People,
+    rng: &mut ChaCha8Rng,
+    out: &mut Vec<Emitted>,
+) {
     let tz = ctx.tz;
     let t = |at: DateTime<Utc>| fmt_time(at, tz, TimeStyle::Offset);
     let person = story.customer.map(|c| people.get(c));
@@ -179,7 +185,14 @@ pub(crate) fn emit_order(story: &Story, ctx: &ShopCtx<'_>, people: &People, rng:
             .enumerate()
             .map(|(li, l)| {
                 let (refunded_quantity, refunded_amount) = snap.refunded(story, li);
-                LineData { sku: l.code(), quantity: l.quantity, unit_price: l.unit_price, discount: l.discount(), refunded_quantity, refunded_amount }
+                LineData {
+                    sku: l.code(),
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    discount: l.discount(),
+                    refunded_quantity,
+                    refunded_amount,
+                }
             })
             .collect();
         let refunds = snap
@@ -193,7 +206,11 @@ pub(crate) fn emit_order(story: &Story, ctx: &ShopCtx<'_>, people: &People, rng:
                     lines: plan
                         .parts
                         .iter()
-                        .map(|p| RefundLineData { sku: story.lines[p.line].code(), quantity: p.quantity, amount: p.amount })
+                        .map(|p| RefundLineData {
+                            sku: story.lines[p.line].code(),
+                            quantity: p.quantity,
+                            amount: p.amount,
+                        })
                         .collect(),
                     shipping: plan.shipping,
                 }

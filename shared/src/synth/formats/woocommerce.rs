@@ -199,7 +199,11 @@ fn decimal_div(minor: i64, qty: i64) -> String {
         rem %= den;
     }
     let sign = if neg { "-" } else { "" };
-    if frac.is_empty() { format!("{sign}{int}") } else { format!("{sign}{int}.{frac}") }
+    if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    }
 }
 
 /// Per-line money as WooCommerce stores it (all excluding tax).
@@ -289,15 +293,28 @@ pub(crate) fn emit(story: &Story, ctx: &ShopCtx<'_>, people: &People, rng: &mut 
                     subtotal_tax: m.subtotal_tax,
                     total: m.total,
                     total_tax: m.total_tax,
-                    taxes: if inclusive { vec![LineTax { id: 1, total: m.total_tax, subtotal: m.subtotal_tax }] } else { Vec::new() },
+                    taxes: if inclusive {
+                        vec![LineTax { id: 1, total: m.total_tax, subtotal: m.subtotal_tax }]
+                    } else {
+                        Vec::new()
+                    },
                     meta_data: if s.is_purifier() {
-                        vec![Meta { id: id * 8 + 100 + i as u64, key: "pa_color", value: "white", display_key: Some("Color"), display_value: Some("White") }]
+                        vec![Meta {
+                            id: id * 8 + 100 + i as u64,
+                            key: "pa_color",
+                            value: "white",
+                            display_key: Some("Color"),
+                            display_value: Some("White"),
+                        }]
                     } else {
                         Vec::new()
                     },
                     sku: s.sku,
                     price: Num(decimal_div(m.total.minor(), l.quantity)),
-                    image: Image { id: 400 + l.sku as u64, src: format!("{site}/wp-content/uploads/2026/10/{}.jpg", s.sku.to_ascii_lowercase()) },
+                    image: Image {
+                        id: 400 + l.sku as u64,
+                        src: format!("{site}/wp-content/uploads/2026/10/{}.jpg", s.sku.to_ascii_lowercase()),
+                    },
                     parent_name: s.is_purifier().then_some(s.name_en),
                 }
             })
@@ -351,7 +368,11 @@ pub(crate) fn emit(story: &Story, ctx: &ShopCtx<'_>, people: &People, rng: &mut 
             shipping: contact(false, String::new()),
             payment_method,
             payment_method_title: payment_title,
-            transaction_id: if paid && payment_method != "bacs" { format!("pi_{}", hex_of(story.token_seed ^ 9, 24)) } else { String::new() },
+            transaction_id: if paid && payment_method != "bacs" {
+                format!("pi_{}", hex_of(story.token_seed ^ 9, 24))
+            } else {
+                String::new()
+            },
             customer_ip_address: format!("198.51.100.{}", 1 + story.token_seed % 254),
             customer_user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15",
             created_via: "checkout",
@@ -361,7 +382,13 @@ pub(crate) fn emit(story: &Story, ctx: &ShopCtx<'_>, people: &People, rng: &mut 
             cart_hash: hex_of(story.token_seed ^ 7, 32),
             number: id.to_string(),
             meta_data: if paid && payment_method == "stripe" {
-                vec![Meta { id: id * 8 + 200, key: "_stripe_currency", value: &ctx.shop.currency, display_key: None, display_value: None }]
+                vec![Meta {
+                    id: id * 8 + 200,
+                    key: "_stripe_currency",
+                    value: &ctx.shop.currency,
+                    display_key: None,
+                    display_value: None,
+                }]
             } else {
                 Vec::new()
             },
@@ -411,7 +438,8 @@ pub(crate) fn emit(story: &Story, ctx: &ShopCtx<'_>, people: &People, rng: &mut 
             links: Links {
                 this: vec![Href { href: format!("{site}/wp-json/wc/v3/orders/{id}") }],
                 collection: vec![Href { href: format!("{site}/wp-json/wc/v3/orders") }],
-                customer: (!story.guest).then(|| vec![Href { href: format!("{site}/wp-json/wc/v3/customers/{}", person.woo_id()) }]),
+                customer: (!story.guest)
+                    .then(|| vec![Href { href: format!("{site}/wp-json/wc/v3/customers/{}", person.woo_id()) }]),
             },
         };
         to_php_json(&order)

@@ -10,35 +10,15 @@ use serde::Serialize;
 
 use super::Emitted;
 use crate::money::Money;
-use crate::platforms::signature::md5_hex;
 use crate::synth::catalog::{CATALOG, CITIES, REFUND_REASONS_ZH};
 use crate::synth::people::{People, Person};
 use crate::synth::story::{ShopCtx, Snapshot, StepKind, Story};
-use crate::synth::text::{base62_of, fmt_time, hex_of, java_url_encode, mix, to_json, uuid_v4, TimeStyle};
+use crate::synth::text::{
+    base62_of, fmt_time, hex_of, java_url_encode_into, mix, push_json_str, to_json, uuid_v4, TimeStyle,
+};
 
 /// The shop name Youzan puts in `kdt_name`.
 const KDT_NAME: &str = "清泉净水官方商城";
-
-#[derive(Serialize)]
-struct Envelope<'a> {
-    msg: &'a str,
-    kdt_name: &'a str,
-    test: bool,
-    sign: &'a str,
-    #[serde(rename = "sendCount")]
-    send_count: u32,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    version: i64,
-    client_id: &'a str,
-    mode: u32,
-    kdt_id: u64,
-    id: &'a str,
-    msg_id: &'a str,
-    root_kdt_id: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<&'a str>,
-}
 
 #[derive(Serialize)]
 struct Promotion {
@@ -296,28 +276,41 @@ impl<'a> Trade<'a> {
         fmt_time(at, self.ctx.tz, TimeStyle::NaiveSpace)
     }
 
-    fn envelope(&self, msg_json: &[u8], kind: &str, status: Option<&str>, version_at: DateTime<Utc>, msg_id: &str) -> Vec<u8> {
-        let msg = java_url_encode(msg_json);
-        // The legacy body `sign` (md5(client_id + msg + secret)) needs the app secret, which the
-        // generator does not have: it is computed with the shop id instead. Receivers check
-        // `Event-Sign`, never this field.
-        let sign = md5_hex(&[self.client_id.as_bytes(), msg.as_bytes(), self.ctx.shop.shop_id.as_bytes()]);
-        to_json(&Envelope {
-            msg: &msg,
-            kdt_name: KDT_NAME,
-            test: false,
-            sign: &sign,
-            send_count: 1,
-            kind,
-            version: version_at.timestamp(),
-            client_id: self.client_id,
-            mode: 1,
-            kdt_id: self.kdt_id,
-            id: &self.story.order_id,
-            msg_id,
-            root_kdt_id: self.kdt_id,
-            status,
-        })
+    /// The push envelope, keys in the order of recorded pushes. Written by hand: `msg` is
+    /// URL-encoded ASCII and needs no JSON escaping, and it is most of the body.
+    fn envelope(
+        &self,
+        msg_json: &[u8],
+        kind: &str,
+        status: Option<&str>,
+        version_at: DateTime<Utc>,
+        msg_id: &str,
+    ) -> Vec<u8> {
+        // The legacy body `sign` is md5(client_id + msg + app secret); the generator has no
+        // secret, so it writes a stable stand-in of the same form. Receivers check `Event-Sign`.
+        let sign = hex_of(mix(self.story.token_seed ^ version_at.timestamp() as u64) ^ msg_json.len() as u64, 32);
+        let mut out = Vec::with_capacity(msg_json.len() * 2 + 400);
+        out.extend_from_slice(b"{\"msg\":\"");
+        java_url_encode_into(&mut out, msg_json);
+        out.extend_from_slice(b"\",\"kdt_name\":");
+        push_json_str(&mut out, KDT_NAME);
+        out.extend_from_slice(b",\"test\":false,\"sign\":\"");
+        out.extend_from_slice(sign.as_bytes());
+        out.extend_from_slice(b"\",\"sendCount\":1,\"type\":");
+        push_json_str(&mut out, kind);
+        out.extend_from_slice(format!(",\"version\":{},\"client_id\":", version_at.timestamp()).as_bytes());
+        push_json_str(&mut out, self.client_id);
+        out.extend_from_slice(format!(",\"mode\":1,\"kdt_id\":{},\"id\":", self.kdt_id).as_bytes());
+        push_json_str(&mut out, &self.story.order_id);
+        out.extend_from_slice(b",\"msg_id\":");
+        push_json_str(&mut out, msg_id);
+        out.extend_from_slice(format!(",\"root_kdt_id\":{}", self.kdt_id).as_bytes());
+        if let Some(status) = status {
+            out.extend_from_slice(b",\"status\":");
+            push_json_str(&mut out, status);
+        }
+        out.push(b'}');
+        out
     }
 
     /// The whole trade as `trade_TradeCreate`/`TradePaid`/`TradeBuyerPay` carry it.
@@ -409,9 +402,16 @@ impl<'a> Trade<'a> {
                     outer_sku_id: if variant { s.sku } else { "" },
                     customs_code: "",
                     item_id: item_id(l.sku),
-                    sku_properties_name: if variant { r#"[{"k":"颜色","k_id":14,"v":"白色","v_id":2031}]"# } else { "[]" },
+                    sku_properties_name: if variant {
+                        r#"[{"k":"颜色","k_id":14,"v":"白色","v_id":2031}]"#
+                    } else {
+                        "[]"
+                    },
                     sku_id: if variant { sku_id(l.sku) } else { 0 },
-                    pic_path: format!("https://img01.yzcdn.cn/upload_files/2026/10/12/Fq{}.jpg", hex_of(l.sku as u64, 16)),
+                    pic_path: format!(
+                        "https://img01.yzcdn.cn/upload_files/2026/10/12/Fq{}.jpg",
+                        hex_of(l.sku as u64, 16)
+                    ),
                     sku_no: "",
                     points_price: "0",
                     sku_barcode: "",
@@ -437,15 +437,26 @@ impl<'a> Trade<'a> {
                     receiver_name: if enc { encrypted(seed ^ 22) } else { p.full_name() },
                     delivery_province: city.province,
                     delivery_city: city.name,
-                    address_extra: format!(r#"{{"areaCode":"{}","lon":113.95,"lat":22.53}}"#, &city.postcode[..6.min(city.postcode.len())]),
+                    address_extra: format!(
+                        r#"{{"areaCode":"{}","lon":113.95,"lat":22.53}}"#,
+                        &city.postcode[..6.min(city.postcode.len())]
+                    ),
                     delivery_district: city.district,
                     receiver_tel: if enc { encrypted(seed ^ 23) } else { p.mobile.clone() },
                 },
                 remark_info: RemarkInfo {
-                    buyer_message: if story.lines.iter().any(|l| l.code() == "SVC-INSTALL") { "请周末上门安装" } else { "" },
+                    buyer_message: if story.lines.iter().any(|l| l.code() == "SVC-INSTALL") {
+                        "请周末上门安装"
+                    } else {
+                        ""
+                    },
                 },
                 pay_info: PayInfo {
-                    outer_transactions: if paid { vec![format!("4200002026{:018}", mix(seed ^ 31) % 1_000_000_000_000_000_000)] } else { Vec::new() },
+                    outer_transactions: if paid {
+                        vec![format!("4200002026{:018}", mix(seed ^ 31) % 1_000_000_000_000_000_000)]
+                    } else {
+                        Vec::new()
+                    },
                     deduction_real_pay: payment.minor(),
                     real_payment: if paid { payment } else { Money::ZERO },
                     post_fee: story.shipping,
@@ -455,7 +466,11 @@ impl<'a> Trade<'a> {
                     phase_payments: &[],
                     total_fee: lines_total_fee,
                     payment,
-                    transaction: if paid { vec![format!("2611{:017}", mix(seed ^ 32) % 100_000_000_000_000_000)] } else { Vec::new() },
+                    transaction: if paid {
+                        vec![format!("2611{:017}", mix(seed ^ 32) % 100_000_000_000_000_000)]
+                    } else {
+                        Vec::new()
+                    },
                 },
                 buyer_info: BuyerInfo {
                     outer_user_id: p.wechat_openid(),
@@ -469,7 +484,14 @@ impl<'a> Trade<'a> {
                 orders: trade_lines,
                 source_info: SourceInfo {
                     is_offline_order: false,
-                    book_key: format!("{}-{}-4{}-a{}-{}", hex_of(seed ^ 41, 8), hex_of(seed ^ 42, 4), hex_of(seed ^ 43, 3), hex_of(seed ^ 44, 3), hex_of(seed ^ 45, 12)),
+                    book_key: format!(
+                        "{}-{}-4{}-a{}-{}",
+                        hex_of(seed ^ 41, 8),
+                        hex_of(seed ^ 42, 4),
+                        hex_of(seed ^ 43, 3),
+                        hex_of(seed ^ 44, 3),
+                        hex_of(seed ^ 45, 12)
+                    ),
                     biz_source: "",
                     source: Source { platform: "wx", wx_entrance: "merchant_xcx" },
                 },
@@ -490,7 +512,11 @@ impl<'a> Trade<'a> {
                     pay_type: if paid { 10 } else { 0 },
                     refund_state: 0,
                     close_type: 0,
-                    order_tags: OrderTags { is_member: true, is_secured_transactions: true, is_payed: paid.then_some(true) },
+                    order_tags: OrderTags {
+                        is_member: true,
+                        is_secured_transactions: true,
+                        is_payed: paid.then_some(true),
+                    },
                     express_type: 0,
                     status,
                 },
@@ -525,31 +551,55 @@ pub(crate) fn emit(story: &Story, ctx: &ShopCtx<'_>, people: &People, rng: &mut 
     let oids = (0..story.lines.len()).map(|i| format!("29015341{:011}", story.number * 10 + i as u64)).collect();
     let trade = Trade { story, ctx, person, client_id, kdt_id: kdt_id(&ctx.shop.shop_id), oids };
     let tid = story.order_id.as_str();
-    let mut push = |kind: &str, status: Option<&str>, msg: Vec<u8>, at: DateTime<Utc>, version: Option<i64>, rng: &mut ChaCha8Rng| {
+    let mut push = |kind: &str,
+                    status: Option<&str>,
+                    msg: Vec<u8>,
+                    at: DateTime<Utc>,
+                    version: Option<i64>,
+                    rng: &mut ChaCha8Rng| {
         let msg_id = uuid_v4(rng);
         let body = trade.envelope(&msg, kind, status, at, &msg_id);
         out.push(Emitted { topic: kind.to_string(), delivery_id: msg_id, body, at, version });
     };
     let thin = |at: DateTime<Utc>, close: Option<(&'static str, u32)>| {
-        to_json(&ThinMessage { update_time: trade.t(at), close_reason: close.map(|c| c.0), tid, close_type: close.map(|c| c.1) })
+        to_json(&ThinMessage {
+            update_time: trade.t(at),
+            close_reason: close.map(|c| c.0),
+            tid,
+            close_type: close.map(|c| c.1),
+        })
     };
     for (i, step) in story.steps.iter().enumerate() {
         let snap = story.snapshot(i);
         let at = step.at;
         let v = Some(at.timestamp_millis());
         match step.kind {
-            StepKind::Created => {
-                push("trade_TradeCreate", Some("WAIT_BUYER_PAY"), trade.full(&snap, "WAIT_BUYER_PAY", "待支付", at), at, v, rng)
-            }
+            StepKind::Created => push(
+                "trade_TradeCreate",
+                Some("WAIT_BUYER_PAY"),
+                trade.full(&snap, "WAIT_BUYER_PAY", "待支付", at),
+                at,
+                v,
+                rng,
+            ),
             StepKind::Paid => {
                 push("trade_TradePaid", Some("TRADE_PAID"), trade.full(&snap, "TRADE_PAID", "已支付", at), at, v, rng);
                 if rng.gen_bool(0.5) {
                     let next = at + Duration::seconds(1);
                     let body = trade.full(&snap, "WAIT_SELLER_SEND_GOODS", "待发货", next);
-                    push("trade_TradeBuyerPay", Some("WAIT_SELLER_SEND_GOODS"), body, next, Some(next.timestamp_millis()), rng);
+                    push(
+                        "trade_TradeBuyerPay",
+                        Some("WAIT_SELLER_SEND_GOODS"),
+                        body,
+                        next,
+                        Some(next.timestamp_millis()),
+                        rng,
+                    );
                 }
             }
-            StepKind::Shipped => push("trade_TradeSellerShip", Some("WAIT_BUYER_CONFIRM_GOODS"), thin(at, None), at, None, rng),
+            StepKind::Shipped => {
+                push("trade_TradeSellerShip", Some("WAIT_BUYER_CONFIRM_GOODS"), thin(at, None), at, None, rng)
+            }
             StepKind::Delivered => push("trade_TradeSuccess", Some("TRADE_SUCCESS"), thin(at, None), at, None, rng),
             StepKind::Cancelled => {
                 let close = if rng.gen_bool(0.5) { ("超时未支付", 1) } else { ("买家取消", 4) };
