@@ -41,7 +41,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let env = StackEnv::load()?;
 
     let dir = state_dir()?.join("demo");
-    let gen_args = GenArgs { orders: args.orders, seed: args.seed, out: dir.clone(), start_date: "2026-11-20".parse()?, days: 1, forged: 25 };
+    let gen_args = GenArgs {
+        orders: args.orders,
+        seed: args.seed,
+        out: dir.clone(),
+        start_date: "2026-11-20".parse()?,
+        days: 1,
+        forged: 25,
+    };
     gen::run(gen_args.clone())?;
     let data = gen::build(&gen_args);
 
@@ -72,10 +79,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let send_started = Instant::now();
     let answers: Vec<(bool, u16)> = stream::iter(data.deliveries.iter().map(|d| {
         let (http, base) = (&http, &base);
-        let secret = if d.forged { new_secret(d.platform, &[0xAB; 24]) } else { secret_of(d.platform, &d.shop_id).unwrap_or_default() };
+        let secret = if d.forged {
+            new_secret(d.platform, &[0xAB; 24])
+        } else {
+            secret_of(d.platform, &d.shop_id).unwrap_or_default()
+        };
         let client_id = data.shops.iter().find(|s| s.shop_id == d.shop_id).and_then(|s| s.client_id.clone());
         async move {
-            let out = Outgoing { platform: d.platform, topic: &d.topic, delivery_id: &d.delivery_id, client_id: client_id.as_deref(), body: &d.body };
+            let out = Outgoing {
+                platform: d.platform,
+                topic: &d.topic,
+                delivery_id: &d.delivery_id,
+                client_id: client_id.as_deref(),
+                body: &d.body,
+            };
             let status = match send::post(http, base, &d.shop_id, &out, &secret).await {
                 Ok(a) => a.status,
                 Err(e) => {
@@ -104,7 +121,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     local::run(LocalCommand::Wait { timeout_s: 900 }).await?;
 
     let report = Report::collect(&bucket).await?;
-    let ok = report.print(&data, accepted, authentic, refused_forged, env.get("OMNILAKE_BUCKET")?, env.get("AWS_ENDPOINT_URL")?);
+    let ok = report.print(
+        &data,
+        accepted,
+        authentic,
+        refused_forged,
+        env.get("OMNILAKE_BUCKET")?,
+        env.get("AWS_ENDPOINT_URL")?,
+    );
     eprintln!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
     if args.down {
         local::run(LocalCommand::Down).await?;
@@ -151,13 +175,32 @@ impl Report {
         })
     }
 
-    fn print(&self, data: &SynthOutput, accepted: usize, authentic: usize, refused_forged: usize, bucket: &str, endpoint: &str) -> bool {
+    fn print(
+        &self,
+        data: &SynthOutput,
+        accepted: usize,
+        authentic: usize,
+        refused_forged: usize,
+        bucket: &str,
+        endpoint: &str,
+    ) -> bool {
         let e = &data.expected;
-        let forged_ids: BTreeSet<&str> = data.deliveries.iter().filter(|d| d.forged).filter_map(|d| d.order.as_ref()).map(|o| o.order_id.as_str()).collect();
+        let forged_ids: BTreeSet<&str> = data
+            .deliveries
+            .iter()
+            .filter(|d| d.forged)
+            .filter_map(|d| d.order.as_ref())
+            .map(|o| o.order_id.as_str())
+            .collect();
         let forged_landed = self.order_versions.iter().filter(|o| forged_ids.contains(o.order_id.as_str())).count();
-        let webhook_versions: BTreeSet<&OrderVersionRef> = self.order_versions.iter().filter(|o| e.order_versions.contains(o)).collect();
+        let webhook_versions: BTreeSet<&OrderVersionRef> =
+            self.order_versions.iter().filter(|o| e.order_versions.contains(o)).collect();
         let missing = e.order_versions.len() - webhook_versions.len();
-        let orders: BTreeSet<(&str, &str, &str)> = self.order_versions.iter().map(|o| (o.platform.as_str(), o.shop_id.as_str(), o.order_id.as_str())).collect();
+        let orders: BTreeSet<(&str, &str, &str)> = self
+            .order_versions
+            .iter()
+            .map(|o| (o.platform.as_str(), o.shop_id.as_str(), o.order_id.as_str()))
+            .collect();
         let mut ok = true;
         let mut line = |label: &str, got: usize, want: Option<usize>| {
             let verdict = match want {
@@ -173,7 +216,11 @@ impl Report {
         println!("\nomnilake demo: what landed where (bucket {bucket})");
         line("authentic deliveries answered 2xx", accepted, Some(authentic));
         line("forged deliveries refused with 401", refused_forged, Some(e.forged_deliveries));
-        line("raw/ objects from webhooks (= unique deliveries)", self.raw_webhook_objects, Some(e.unique_authentic_deliveries));
+        line(
+            "raw/ objects from webhooks (= unique deliveries)",
+            self.raw_webhook_objects,
+            Some(e.unique_authentic_deliveries),
+        );
         line("raw/ objects from feed files (= feed events)", self.raw_feed_objects, Some(e.feed_events));
         line("quarantine/feed/ rows", self.feed_quarantined, Some(e.feed_bad_rows));
         line("quarantine/normalize/ events", self.normalize_quarantined, None);

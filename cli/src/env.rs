@@ -79,7 +79,13 @@ impl StackEnv {
             loader = loader.region(aws_config::Region::new(region.to_string()));
         }
         if let (Some(id), Some(secret)) = (self.get_opt("AWS_ACCESS_KEY_ID"), self.get_opt("AWS_SECRET_ACCESS_KEY")) {
-            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(id, secret, None, None, "omnilake-env"));
+            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                id,
+                secret,
+                None,
+                None,
+                "omnilake-env",
+            ));
         }
         loader.load().await
     }

@@ -27,7 +27,13 @@ pub struct GenArgs {
 }
 
 pub fn build(args: &GenArgs) -> SynthOutput {
-    let cfg = SynthConfig { orders: args.orders, seed: args.seed, start_date: args.start_date, days: args.days, forged: args.forged };
+    let cfg = SynthConfig {
+        orders: args.orders,
+        seed: args.seed,
+        start_date: args.start_date,
+        days: args.days,
+        forged: args.forged,
+    };
     generate(&cfg, &default_shops())
 }
 

@@ -78,7 +78,12 @@ pub async fn run(command: ReplayCommand) -> anyhow::Result<()> {
             "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Replay",
             "s3": { "bucket": { "name": bucket.name() }, "object": { "key": source } }
         }]});
-        sqs.send_message().queue_url(&queue_url).message_body(body.to_string()).send().await.context("send replay message")?;
+        sqs.send_message()
+            .queue_url(&queue_url)
+            .message_body(body.to_string())
+            .send()
+            .await
+            .context("send replay message")?;
     }
     println!("replayed {} source objects from {} quarantine entries", sources.len(), keys.len());
     Ok(())

@@ -41,7 +41,13 @@ pub struct Answer {
 }
 
 /// Posts one signed delivery to `{base}/webhooks/{platform}/{shop}`.
-pub async fn post(http: &reqwest::Client, base: &str, shop_id: &str, out: &Outgoing<'_>, secret: &str) -> anyhow::Result<Answer> {
+pub async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    shop_id: &str,
+    out: &Outgoing<'_>,
+    secret: &str,
+) -> anyhow::Result<Answer> {
     let url = format!("{}/webhooks/{}/{}", base.trim_end_matches('/'), out.platform, shop_id);
     let mut request = http.post(&url).body(out.body.to_vec());
     for (k, v) in signed_headers(out, secret, Utc::now()).map_err(|e| anyhow::anyhow!("signing: {e}"))? {
@@ -66,7 +72,9 @@ fn sidecar(file: &Path) -> Option<Value> {
 
 fn header_of(sidecar: &Option<Value>, names: &[&str]) -> Option<String> {
     let obj = sidecar.as_ref()?.as_object()?;
-    obj.iter().find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n))).and_then(|(_, v)| v.as_str().map(str::to_string))
+    obj.iter()
+        .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+        .and_then(|(_, v)| v.as_str().map(str::to_string))
 }
 
 /// A best guess of the topic from the body, for files without a sidecar.
@@ -75,9 +83,13 @@ fn guess_topic(platform: Platform, body: &[u8]) -> String {
     match platform {
         Platform::Shopify if json.get("refund_line_items").is_some() => "refunds/create".into(),
         Platform::Shopify => "orders/updated".into(),
-        Platform::WooCommerce if json.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("id")) => "order.deleted".into(),
+        Platform::WooCommerce if json.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("id")) => {
+            "order.deleted".into()
+        }
         Platform::WooCommerce => "order.updated".into(),
-        Platform::Youzan | Platform::Standard => json.get("type").and_then(Value::as_str).unwrap_or("unknown").to_string(),
+        Platform::Youzan | Platform::Standard => {
+            json.get("type").and_then(Value::as_str).unwrap_or("unknown").to_string()
+        }
     }
 }
 
@@ -92,10 +104,9 @@ pub async fn run(args: SendArgs) -> anyhow::Result<()> {
         None => {
             let config = env.sdk_config().await;
             let id = Shop::secret_name(env.get("OMNILAKE_SECRET_PREFIX")?, args.platform, &args.shop);
-            SecretStore::new(aws_sdk_secretsmanager::Client::new(&config))
-                .get(&id)
-                .await
-                .with_context(|| format!("no secret for {} shop {} (run `omnilake shop add`)", args.platform, args.shop))?
+            SecretStore::new(aws_sdk_secretsmanager::Client::new(&config)).get(&id).await.with_context(|| {
+                format!("no secret for {} shop {} (run `omnilake shop add`)", args.platform, args.shop)
+            })?
         }
     };
     let http = http_client()?;
@@ -111,7 +122,13 @@ pub async fn run(args: SendArgs) -> anyhow::Result<()> {
         let delivery_id = header_of(&side, &["x-shopify-webhook-id", "webhook-id", "x-wc-webhook-delivery-id"])
             .unwrap_or_else(|| sha256_hex(&body)[..32].to_string());
         let client_id = header_of(&side, &["client-id"]);
-        let out = Outgoing { platform: args.platform, topic: &topic, delivery_id: &delivery_id, client_id: client_id.as_deref(), body: &body };
+        let out = Outgoing {
+            platform: args.platform,
+            topic: &topic,
+            delivery_id: &delivery_id,
+            client_id: client_id.as_deref(),
+            body: &body,
+        };
         let answer = post(&http, &base, &args.shop, &out, &secret).await?;
         if !(200..300).contains(&answer.status) {
             failures += 1;

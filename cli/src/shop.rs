@@ -52,7 +52,8 @@ pub async fn run(command: ShopCommand) -> anyhow::Result<()> {
 /// Registers a shop; used by the demo too.
 pub async fn add(env: &StackEnv, args: &AddArgs) -> anyhow::Result<Shop> {
     anyhow::ensure!(is_valid_shop_id(&args.shop), "shop id `{}` must be 1–64 of A-Z a-z 0-9 . _ -", args.shop);
-    let time_zone = parse_time_zone(&args.timezone).with_context(|| format!("`{}` is not an IANA time zone", args.timezone))?;
+    let time_zone =
+        parse_time_zone(&args.timezone).with_context(|| format!("`{}` is not an IANA time zone", args.timezone))?;
     anyhow::ensure!(
         args.currency.len() == 3 && args.currency.bytes().all(|b| b.is_ascii_alphabetic()),
         "currency must be an ISO 4217 code"

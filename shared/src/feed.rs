@@ -170,7 +170,11 @@ fn read_rows(key: &str, text: &str) -> Result<(Vec<FeedRow>, Vec<BadRow>), FeedE
             let line_no = i as u64 + 1;
             match serde_json::from_str::<BTreeMap<String, Value>>(line) {
                 Ok(fields) => rows.push(FeedRow { line: line_no, fields }),
-                Err(e) => bad.push(BadRow { line: line_no, text: line.to_string(), reason: format!("not a JSON object: {e}") }),
+                Err(e) => bad.push(BadRow {
+                    line: line_no,
+                    text: line.to_string(),
+                    reason: format!("not a JSON object: {e}"),
+                }),
             }
         }
         return Ok((rows, bad));
@@ -274,7 +278,8 @@ pub fn plan_feed_file(
     // told apart by its occurrence number.
     let mut seen: HashMap<String, u32> = HashMap::new();
     for rows in groups {
-        let event = FeedEvent { feed: source.kind, shop_id: source.shop_id.clone(), source_key: source.key.clone(), rows };
+        let event =
+            FeedEvent { feed: source.kind, shop_id: source.shop_id.clone(), source_key: source.key.clone(), rows };
         if let Err(e) = records_from_event(&event, ctx) {
             let lines: Vec<String> = event.rows.iter().map(|r| r.line.to_string()).collect();
             for row in &event.rows {
@@ -288,11 +293,13 @@ pub fn plan_feed_file(
             continue;
         }
         let content: Vec<&BTreeMap<String, Value>> = event.rows.iter().map(|r| &r.fields).collect();
-        let content_hash = sha256_hex(&serde_json::to_vec(&(&event.feed, &event.shop_id, &content)).unwrap_or_default());
+        let content_hash =
+            sha256_hex(&serde_json::to_vec(&(&event.feed, &event.shop_id, &content)).unwrap_or_default());
         let n = seen.entry(content_hash.clone()).or_insert(0);
         *n += 1;
         let event_key = format!("{}-{}-{}", source.kind.as_str(), &content_hash[..32], n);
-        let key = RawKey { platform: FEED_PLATFORM.into(), shop_id: source.shop_id.clone(), date: today, event_key }.to_key();
+        let key =
+            RawKey { platform: FEED_PLATFORM.into(), shop_id: source.shop_id.clone(), date: today, event_key }.to_key();
         let mut metadata = RawMetadata {
             format: FEED_PLATFORM.into(),
             shop_id: source.shop_id.clone(),
@@ -302,7 +309,10 @@ pub fn plan_feed_file(
         }
         .to_map();
         metadata.insert(meta::SOURCE_KEY.into(), source.key.clone());
-        metadata.insert(meta::SOURCE_LINES.into(), event.rows.iter().map(|r| r.line.to_string()).collect::<Vec<_>>().join(","));
+        metadata.insert(
+            meta::SOURCE_LINES.into(),
+            event.rows.iter().map(|r| r.line.to_string()).collect::<Vec<_>>().join(","),
+        );
         let body = serde_json::to_vec(&event).unwrap_or_default();
         plan.events.push(PlannedObject { key, body, metadata });
     }
@@ -335,7 +345,10 @@ fn money_field(row: &FeedRow, name: &str) -> Result<Option<Money>, ParseError> {
 
 fn int_field(row: &FeedRow, name: &str) -> Result<Option<i64>, ParseError> {
     field(&row.fields, name)
-        .map(|v| v.parse::<i64>().map_err(|_| ParseError::invalid(format!("line {}: `{name}` = `{v}` is not an integer", row.line))))
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| ParseError::invalid(format!("line {}: `{name}` = `{v}` is not an integer", row.line)))
+        })
         .transpose()
 }
 
@@ -356,7 +369,9 @@ fn bool_field(row: &FeedRow, name: &str) -> Result<bool, ParseError> {
 /// Turns a feed raw event into canonical records.
 pub fn records_from_event(event: &FeedEvent, ctx: &FeedContext) -> Result<Vec<CanonicalRecord>, ParseError> {
     match event.feed {
-        FeedKind::Inventory => event.rows.iter().map(|r| movement_from(r, ctx).map(CanonicalRecord::Inventory)).collect(),
+        FeedKind::Inventory => {
+            event.rows.iter().map(|r| movement_from(r, ctx).map(CanonicalRecord::Inventory)).collect()
+        }
         FeedKind::Products => event.rows.iter().map(|r| product_from(r, ctx).map(CanonicalRecord::Product)).collect(),
         FeedKind::Orders => Ok(vec![CanonicalRecord::Order(Box::new(order_from(event, ctx)?))]),
     }
@@ -371,9 +386,11 @@ fn movement_from(row: &FeedRow, ctx: &FeedContext) -> Result<InventoryMovement, 
         movement_type,
         location_id: required(row, "location_id")?,
         sku: required(row, "sku")?,
-        quantity: int_field(row, "quantity")?.ok_or_else(|| ParseError::invalid(format!("line {}: `quantity` is missing", row.line)))?,
+        quantity: int_field(row, "quantity")?
+            .ok_or_else(|| ParseError::invalid(format!("line {}: `quantity` is missing", row.line)))?,
         unit_cost: money_field(row, "unit_cost")?,
-        at: time_field(row, "at", ctx.time_zone)?.ok_or_else(|| ParseError::invalid(format!("line {}: `at` is missing", row.line)))?,
+        at: time_field(row, "at", ctx.time_zone)?
+            .ok_or_else(|| ParseError::invalid(format!("line {}: `at` is missing", row.line)))?,
         reference: field(&row.fields, "reference"),
         expected_at: time_field(row, "expected_at", ctx.time_zone)?,
         source_raw_key: String::new(),
@@ -407,11 +424,13 @@ fn order_from(event: &FeedEvent, ctx: &FeedContext) -> Result<CanonicalOrder, Pa
     let mut lines = Vec::with_capacity(event.rows.len());
     let mut version = placed_at.timestamp_millis();
     for row in &event.rows {
-        let quantity = int_field(row, "quantity")?.ok_or_else(|| ParseError::invalid(format!("line {}: `quantity` is missing", row.line)))?;
+        let quantity = int_field(row, "quantity")?
+            .ok_or_else(|| ParseError::invalid(format!("line {}: `quantity` is missing", row.line)))?;
         if quantity <= 0 {
             return Err(ParseError::invalid(format!("line {}: quantity must be positive", row.line)));
         }
-        let unit_price = money_field(row, "unit_price")?.ok_or_else(|| ParseError::invalid(format!("line {}: `unit_price` is missing", row.line)))?;
+        let unit_price = money_field(row, "unit_price")?
+            .ok_or_else(|| ParseError::invalid(format!("line {}: `unit_price` is missing", row.line)))?;
         if let Some(updated) = time_field(row, "updated_at", ctx.time_zone)? {
             version = version.max(updated.timestamp_millis());
         }

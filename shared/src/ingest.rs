@@ -212,11 +212,13 @@ mod tests {
     #[test]
     fn oversized_and_forged_bodies_plan_nothing() {
         let shop = Shop::with_defaults(Platform::Shopify, "demo", "s".into());
-        let headers: Headers = [("x-shopify-hmac-sha256", "AAAA"), ("x-shopify-topic", "orders/create")]
-            .into_iter()
-            .collect();
+        let headers: Headers =
+            [("x-shopify-hmac-sha256", "AAAA"), ("x-shopify-topic", "orders/create")].into_iter().collect();
         let now = "2026-11-20T00:00:00Z".parse().expect("t");
-        assert!(matches!(plan_webhook(&shop, "k", &headers, &[b'x'; 11], now, 10), Err(IngestError::BodyTooLarge { .. })));
+        assert!(matches!(
+            plan_webhook(&shop, "k", &headers, &[b'x'; 11], now, 10),
+            Err(IngestError::BodyTooLarge { .. })
+        ));
         assert!(matches!(plan_webhook(&shop, "k", &headers, b"{}", now, 10), Err(IngestError::Unauthorized(_))));
     }
 }

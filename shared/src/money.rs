@@ -115,8 +115,7 @@ impl FromStr for Money {
             None => (digits, ""),
         };
         let all_digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-        if (int_part.is_empty() && frac_part.is_empty()) || !all_digits(int_part) || !all_digits(frac_part)
-        {
+        if (int_part.is_empty() && frac_part.is_empty()) || !all_digits(int_part) || !all_digits(frac_part) {
             return Err(MoneyError::NotDecimal(s.to_string()));
         }
         let (kept, extra) = frac_part.split_at(frac_part.len().min(2));
@@ -124,20 +123,13 @@ impl FromStr for Money {
             return Err(MoneyError::TooPrecise(s.to_string()));
         }
         let out_of_range = || MoneyError::OutOfRange(s.to_string());
-        let major: i64 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().map_err(|_| out_of_range())?
-        };
+        let major: i64 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| out_of_range())? };
         let mut minor_frac: i64 = 0;
         for (i, b) in kept.bytes().enumerate() {
             let digit = i64::from(b - b'0');
             minor_frac += if i == 0 { digit * 10 } else { digit };
         }
-        let minor = major
-            .checked_mul(100)
-            .and_then(|m| m.checked_add(minor_frac))
-            .ok_or_else(out_of_range)?;
+        let minor = major.checked_mul(100).and_then(|m| m.checked_add(minor_frac)).ok_or_else(out_of_range)?;
         Ok(Money(if negative { -minor } else { minor }))
     }
 }
@@ -248,10 +240,7 @@ mod tests {
         assert!(matches!("abc".parse::<Money>(), Err(MoneyError::NotDecimal(_))));
         assert!(matches!("".parse::<Money>(), Err(MoneyError::NotDecimal(_))));
         assert!(matches!("1e5".parse::<Money>(), Err(MoneyError::NotDecimal(_))));
-        assert!(matches!(
-            "99999999999999999999".parse::<Money>(),
-            Err(MoneyError::OutOfRange(_))
-        ));
+        assert!(matches!("99999999999999999999".parse::<Money>(), Err(MoneyError::OutOfRange(_))));
     }
 
     #[test]

@@ -35,7 +35,10 @@ pub struct DatedRecord {
 pub enum EventOutcome {
     Records(Vec<DatedRecord>),
     /// Authentic but unusable: file it under `key` with the entry.
-    Quarantine { key: String, entry: QuarantineEntry },
+    Quarantine {
+        key: String,
+        entry: QuarantineEntry,
+    },
 }
 
 /// Normalises one raw event. Never fails: what cannot be parsed is planned for quarantine.

@@ -82,12 +82,15 @@ pub struct RawMetadata {
 
 impl RawMetadata {
     /// Metadata for a webhook delivery, keeping the headers that matter.
-    pub fn for_webhook(format: &str, shop_id: &str, topic: &str, received_at: DateTime<Utc>, headers: &Headers) -> Self {
-        let extra = headers
-            .iter()
-            .filter(|(k, _)| keep_header(k))
-            .map(|(k, v)| (k.to_string(), metadata_safe(v)))
-            .collect();
+    pub fn for_webhook(
+        format: &str,
+        shop_id: &str,
+        topic: &str,
+        received_at: DateTime<Utc>,
+        headers: &Headers,
+    ) -> Self {
+        let extra =
+            headers.iter().filter(|(k, _)| keep_header(k)).map(|(k, v)| (k.to_string(), metadata_safe(v))).collect();
         RawMetadata { format: format.into(), shop_id: shop_id.into(), topic: topic.into(), received_at, extra }
     }
 

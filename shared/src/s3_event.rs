@@ -58,8 +58,7 @@ pub fn created_objects(body: &str) -> Result<Vec<ObjectRef>, NotS3Event> {
     if n.records.is_empty() {
         return Err(NotS3Event("no Records".into()));
     }
-    Ok(n
-        .records
+    Ok(n.records
         .into_iter()
         .filter(|r| r.event_name.starts_with("ObjectCreated"))
         .map(|r| ObjectRef { bucket: r.s3.bucket.name, key: decode_key(&r.s3.object.key), size: r.s3.object.size })
@@ -81,7 +80,10 @@ mod tests {
         let body = r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","eventName":"ObjectCreated:Put",
             "s3":{"bucket":{"name":"b"},"object":{"key":"raw%2Fplatform%3Dshopify%2Fa+b.json","size":12}}}]}"#;
         let objs = created_objects(body).expect("parse");
-        assert_eq!(objs, vec![ObjectRef { bucket: "b".into(), key: "raw/platform=shopify/a b.json".into(), size: Some(12) }]);
+        assert_eq!(
+            objs,
+            vec![ObjectRef { bucket: "b".into(), key: "raw/platform=shopify/a b.json".into(), size: Some(12) }]
+        );
     }
 
     #[test]
@@ -95,7 +97,8 @@ mod tests {
 
     #[test]
     fn deletions_are_ignored() {
-        let body = r#"{"Records":[{"eventName":"ObjectRemoved:Delete","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}"#;
+        let body =
+            r#"{"Records":[{"eventName":"ObjectRemoved:Delete","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}"#;
         assert!(created_objects(body).expect("parse").is_empty());
     }
 }

@@ -42,7 +42,20 @@ impl Harness {
     fn add_shop(&self, platform: &str, shop: &str, secret: &str, tz: &str, currency: &str) {
         let out = self
             .stack
-            .omnilake(&["shop", "add", "--platform", platform, "--shop", shop, "--secret", secret, "--timezone", tz, "--currency", currency])
+            .omnilake(&[
+                "shop",
+                "add",
+                "--platform",
+                platform,
+                "--shop",
+                shop,
+                "--secret",
+                secret,
+                "--timezone",
+                tz,
+                "--currency",
+                currency,
+            ])
             .expect("run omnilake");
         assert!(out.status.success(), "shop add: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -87,13 +100,31 @@ async fn webhooks_from_every_platform_become_canonical_records(h: &Harness) {
         (Platform::Shopify, "qingquan-intl", "orders/create", "s-1", "platforms/shopify/orders_create.json"),
         (Platform::Shopify, "qingquan-intl", "orders/paid", "s-2", "platforms/shopify/orders_paid.json"),
         (Platform::Shopify, "qingquan-intl", "orders/updated", "s-3", "platforms/shopify/orders_updated.json"),
-        (Platform::Shopify, "qingquan-intl", "orders/updated", "s-4", "platforms/shopify/orders_updated_after_refund.json"),
+        (
+            Platform::Shopify,
+            "qingquan-intl",
+            "orders/updated",
+            "s-4",
+            "platforms/shopify/orders_updated_after_refund.json",
+        ),
         (Platform::Shopify, "qingquan-intl", "orders/cancelled", "s-5", "platforms/shopify/orders_cancelled.json"),
         (Platform::Shopify, "qingquan-intl", "refunds/create", "s-6", "platforms/shopify/refunds_create.json"),
         (Platform::WooCommerce, "qingquan-eu", "order.created", "w-1", "platforms/woocommerce/order_created.json"),
         (Platform::WooCommerce, "qingquan-eu", "order.updated", "w-2", "platforms/woocommerce/order_updated_paid.json"),
-        (Platform::WooCommerce, "qingquan-eu", "order.updated", "w-3", "platforms/woocommerce/order_updated_completed.json"),
-        (Platform::WooCommerce, "qingquan-eu", "order.updated", "w-4", "platforms/woocommerce/order_updated_refunded.json"),
+        (
+            Platform::WooCommerce,
+            "qingquan-eu",
+            "order.updated",
+            "w-3",
+            "platforms/woocommerce/order_updated_completed.json",
+        ),
+        (
+            Platform::WooCommerce,
+            "qingquan-eu",
+            "order.updated",
+            "w-4",
+            "platforms/woocommerce/order_updated_refunded.json",
+        ),
         (Platform::Youzan, "qingquan-wx", "trade_TradeCreate", "y-1", "platforms/youzan/trade_create.json"),
         (Platform::Youzan, "qingquan-wx", "trade_TradePaid", "y-2", "platforms/youzan/trade_paid.json"),
         (Platform::Youzan, "qingquan-wx", "trade_TradeSellerShip", "y-3", "platforms/youzan/trade_seller_ship.json"),
@@ -101,7 +132,13 @@ async fn webhooks_from_every_platform_become_canonical_records(h: &Harness) {
         (Platform::Standard, "qingquan-pos", "order.updated", "p-2", "platforms/standard/order_updated_paid.json"),
         (Platform::Standard, "qingquan-pos", "order.updated", "p-3", "platforms/standard/order_updated_refund.json"),
         (Platform::Standard, "qingquan-pos", "member.signup", "p-4", "platforms/standard/member_signup.json"),
-        (Platform::Standard, "qingquan-pos", "inventory.movement", "p-5", "platforms/standard/inventory_movement_receipt.json"),
+        (
+            Platform::Standard,
+            "qingquan-pos",
+            "inventory.movement",
+            "p-5",
+            "platforms/standard/inventory_movement_receipt.json",
+        ),
         (Platform::Standard, "qingquan-pos", "product.upsert", "p-6", "platforms/standard/product_upsert.json"),
     ];
     let secret = |p: Platform| match p {
@@ -119,7 +156,14 @@ async fn webhooks_from_every_platform_become_canonical_records(h: &Harness) {
         }
     }
     // WooCommerce's unsigned creation ping gets 200 and lands nothing.
-    let ping = h.http.post(h.url("woocommerce", "qingquan-eu")).header("content-type", "application/x-www-form-urlencoded").body("webhook_id=42").send().await.expect("ping");
+    let ping = h
+        .http
+        .post(h.url("woocommerce", "qingquan-eu"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("webhook_id=42")
+        .send()
+        .await
+        .expect("ping");
     assert_eq!(ping.status().as_u16(), 200);
 
     h.stack.wait().expect("queues drain");
@@ -128,7 +172,10 @@ async fn webhooks_from_every_platform_become_canonical_records(h: &Harness) {
 
     let mut versions: BTreeMap<(String, String), BTreeSet<i64>> = BTreeMap::new();
     for order in h.canonical("orders").await {
-        let key = (order["platform"].as_str().expect("platform").to_string(), order["order_id"].as_str().expect("id").to_string());
+        let key = (
+            order["platform"].as_str().expect("platform").to_string(),
+            order["order_id"].as_str().expect("id").to_string(),
+        );
         versions.entry(key).or_default().insert(order["version"].as_i64().expect("version"));
         assert!(order["source_raw_key"].as_str().expect("source").starts_with("raw/platform="), "{order}");
     }
@@ -151,7 +198,14 @@ async fn one_delivery_posted_ten_times_concurrently_lands_once(h: &Harness) {
     let posts = (0..10).map(|_| h.post_signed("qingquan-intl", &delivery, SHOPIFY_SECRET));
     let answers = futures::future::join_all(posts).await;
     assert!(answers.iter().all(|(s, _)| (200..300).contains(s)), "{answers:?}");
-    let landed: Vec<String> = h.bucket.list("raw/platform=shopify/").await.expect("list").into_iter().filter(|k| k.ends_with("/shopify-race-1.json")).collect();
+    let landed: Vec<String> = h
+        .bucket
+        .list("raw/platform=shopify/")
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|k| k.ends_with("/shopify-race-1.json"))
+        .collect();
     assert_eq!(landed.len(), 1, "{landed:?}");
     let duplicates = answers.iter().filter(|(_, a)| a["status"] == "duplicate").count();
     assert_eq!(duplicates, 9, "{answers:?}");
@@ -174,7 +228,14 @@ async fn refused_requests_store_nothing(h: &Harness) {
     tampered[10] ^= 1;
     assert_eq!(req.body(tampered).send().await.expect("post").status().as_u16(), 401);
     // Missing signature.
-    let resp = h.http.post(h.url("shopify", "qingquan-intl")).header("x-shopify-topic", "orders/paid").body(body.clone()).send().await.expect("post");
+    let resp = h
+        .http
+        .post(h.url("shopify", "qingquan-intl"))
+        .header("x-shopify-topic", "orders/paid")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("post");
     assert_eq!(resp.status().as_u16(), 401);
     // Unknown shop, unknown platform, wrong method, oversized body.
     let (status, _) = h.post_signed("no-such-shop", &signed, SHOPIFY_SECRET).await;
@@ -182,14 +243,17 @@ async fn refused_requests_store_nothing(h: &Harness) {
     assert_eq!(h.http.post(h.url("bigcommerce", "x")).body("{}").send().await.expect("post").status().as_u16(), 404);
     assert_eq!(h.http.get(h.url("shopify", "qingquan-intl")).send().await.expect("get").status().as_u16(), 405);
     let huge = vec![b' '; 1_100_000];
-    let (status, answer) = h.post_signed("qingquan-intl", &out(Platform::Shopify, "orders/paid", "huge", &huge), SHOPIFY_SECRET).await;
+    let (status, answer) =
+        h.post_signed("qingquan-intl", &out(Platform::Shopify, "orders/paid", "huge", &huge), SHOPIFY_SECRET).await;
     assert_eq!(status, 413, "{answer}");
     assert_eq!(h.bucket.list("raw/").await.expect("list").len(), before, "a refused request stored something");
 }
 
 async fn authentic_but_unparseable_events_are_quarantined(h: &Harness) {
     let body = br#"{"type":"order.created","timestamp":"2026-11-20T10:00:00+08:00","data":{"order_id":"BROKEN-1","lines":"not a list"}}"#;
-    let (status, answer) = h.post_signed("qingquan-pos", &out(Platform::Standard, "order.created", "broken-1", body), STANDARD_SECRET).await;
+    let (status, answer) = h
+        .post_signed("qingquan-pos", &out(Platform::Standard, "order.created", "broken-1", body), STANDARD_SECRET)
+        .await;
     assert_eq!(status, 200, "authentic bodies are accepted even if unparseable: {answer}");
     h.stack.wait().expect("queues drain");
     let raw = h.bucket.list("raw/platform=standard/").await.expect("list");

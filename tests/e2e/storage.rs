@@ -42,7 +42,14 @@ async fn concurrent_conditional_writes_create_exactly_one_object() {
     let writes = (0..10).map(|i| {
         let bucket = bucket.clone();
         tokio::spawn(async move {
-            bucket.put_if_absent("raw/race.json", format!("writer {i}").into_bytes(), "application/json", &BTreeMap::new()).await
+            bucket
+                .put_if_absent(
+                    "raw/race.json",
+                    format!("writer {i}").into_bytes(),
+                    "application/json",
+                    &BTreeMap::new(),
+                )
+                .await
         })
     });
     let outcomes: Vec<PutOutcome> =
@@ -64,7 +71,14 @@ async fn missing_objects_and_buckets_are_not_found() {
 async fn list_pages_through_many_keys_and_delete_removes() {
     let bucket = bucket().await;
     for i in 0..1005 {
-        bucket.put(&format!("canonical/orders/dt=2026-11-20/{i:05}.jsonl.gz"), vec![1], "application/gzip", None, &BTreeMap::new())
+        bucket
+            .put(
+                &format!("canonical/orders/dt=2026-11-20/{i:05}.jsonl.gz"),
+                vec![1],
+                "application/gzip",
+                None,
+                &BTreeMap::new(),
+            )
             .await
             .expect("put");
     }
@@ -84,7 +98,13 @@ async fn shops_round_trip_through_dynamodb() {
         .create_table()
         .table_name(&table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().expect("attr"))
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attr"),
+        )
         .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("key"))
         .send()
         .await

@@ -257,11 +257,17 @@ async fn consumed_queue_depths(stack: &Stack, sqs: &aws_sdk_sqs::Client) -> anyh
                 .send()
                 .await
                 .ok()
-                .and_then(|a| a.attributes().and_then(|m| m.get(&A::ApproximateNumberOfMessages)).and_then(|v| v.parse().ok()))
+                .and_then(|a| {
+                    a.attributes().and_then(|m| m.get(&A::ApproximateNumberOfMessages)).and_then(|v| v.parse().ok())
+                })
                 .unwrap_or(0),
             None => 0,
         };
-        out.push((m.queue.clone(), get(A::ApproximateNumberOfMessages) + get(A::ApproximateNumberOfMessagesNotVisible), dlq));
+        out.push((
+            m.queue.clone(),
+            get(A::ApproximateNumberOfMessages) + get(A::ApproximateNumberOfMessagesNotVisible),
+            dlq,
+        ));
     }
     Ok(out)
 }
@@ -284,7 +290,11 @@ async fn wait(timeout: Duration) -> anyhow::Result<()> {
         quiet_rounds = if pending == 0 { quiet_rounds + 1 } else { 0 };
         if quiet_rounds >= 3 {
             let dead: u64 = depths.iter().map(|d| d.2).sum();
-            eprintln!("queues drained in {:.1} s ({} message(s) in dead-letter queues)", started.elapsed().as_secs_f64(), dead);
+            eprintln!(
+                "queues drained in {:.1} s ({} message(s) in dead-letter queues)",
+                started.elapsed().as_secs_f64(),
+                dead
+            );
             return Ok(());
         }
         if last_report.elapsed() > Duration::from_secs(5) {
@@ -303,7 +313,10 @@ async fn status() -> anyhow::Result<()> {
     let state = read_state()?;
     for (name, pid) in [("moto", state.moto_pid), ("functions", state.watch_pid), ("poller", state.poller_pid)] {
         let alive = pid.is_some_and(process::is_alive);
-        println!("{name:<10} {}", if alive { format!("running (pid {})", pid.unwrap_or_default()) } else { "stopped".into() });
+        println!(
+            "{name:<10} {}",
+            if alive { format!("running (pid {})", pid.unwrap_or_default()) } else { "stopped".into() }
+        );
     }
     if state.moto_pid.is_some_and(process::is_alive) {
         let (stack, sqs) = sqs_client().await?;

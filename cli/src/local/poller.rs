@@ -87,10 +87,19 @@ async fn poll_once(
             .iter()
             .enumerate()
             .filter_map(|(i, m)| {
-                DeleteMessageBatchRequestEntry::builder().id(i.to_string()).set_receipt_handle(m.receipt_handle.clone()).build().ok()
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .set_receipt_handle(m.receipt_handle.clone())
+                    .build()
+                    .ok()
             })
             .collect();
-        sqs.delete_message_batch().queue_url(&mapping.queue_url).set_entries(Some(entries)).send().await.context("delete")?;
+        sqs.delete_message_batch()
+            .queue_url(&mapping.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .context("delete")?;
     }
     for m in retry {
         if let Some(handle) = m.receipt_handle() {
@@ -126,7 +135,13 @@ fn record(m: &Message, queue_arn: &str, region: &str) -> Value {
 }
 
 /// Invokes the function; returns the ids of failed messages (all of them if the call failed).
-async fn invoke(http: &reqwest::Client, lambda_url: &str, binary: &str, event: &Value, batch: &[Message]) -> Vec<String> {
+async fn invoke(
+    http: &reqwest::Client,
+    lambda_url: &str,
+    binary: &str,
+    event: &Value,
+    batch: &[Message],
+) -> Vec<String> {
     let all = || batch.iter().filter_map(|m| m.message_id().map(str::to_string)).collect::<Vec<_>>();
     let url = format!("{lambda_url}/2015-03-31/functions/{binary}/invocations");
     let response = match http.post(&url).json(event).send().await {
@@ -144,6 +159,8 @@ async fn invoke(http: &reqwest::Client, lambda_url: &str, binary: &str, event: &
     }
     body.get("batchItemFailures")
         .and_then(Value::as_array)
-        .map(|fs| fs.iter().filter_map(|f| f.get("itemIdentifier").and_then(Value::as_str).map(str::to_string)).collect())
+        .map(|fs| {
+            fs.iter().filter_map(|f| f.get("itemIdentifier").and_then(Value::as_str).map(str::to_string)).collect()
+        })
         .unwrap_or_default()
 }

@@ -35,11 +35,7 @@ pub fn spawn_detached(mut cmd: Command, log: &Path) -> anyhow::Result<u32> {
 
 /// Whether a process is alive.
 pub fn is_alive(pid: u32) -> bool {
-    Command::new("kill")
-        .args(["-0", &pid.to_string()])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    Command::new("kill").args(["-0", &pid.to_string()]).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
 /// Stops a process group (TERM, then KILL after a grace period).

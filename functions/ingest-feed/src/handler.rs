@@ -85,15 +85,19 @@ async fn process_file(deps: &Deps, key: &str) -> Result<(), FileError> {
             return Ok(());
         }
     };
-    let landed: Vec<PutOutcome> = stream::iter(plan.events.into_iter().map(|e| async move {
-        deps.bucket.put_if_absent(&e.key, e.body, "application/json", &e.metadata).await
-    }))
+    let landed: Vec<PutOutcome> = stream::iter(
+        plan.events
+            .into_iter()
+            .map(|e| async move { deps.bucket.put_if_absent(&e.key, e.body, "application/json", &e.metadata).await }),
+    )
     .buffer_unordered(WRITE_CONCURRENCY)
     .try_collect()
     .await?;
-    stream::iter(plan.quarantined.into_iter().map(|q| async move {
-        deps.bucket.put(&q.key, q.body, "application/json", None, &q.metadata).await
-    }))
+    stream::iter(
+        plan.quarantined
+            .into_iter()
+            .map(|q| async move { deps.bucket.put(&q.key, q.body, "application/json", None, &q.metadata).await }),
+    )
     .buffer_unordered(WRITE_CONCURRENCY)
     .try_collect::<Vec<()>>()
     .await?;
@@ -131,7 +135,11 @@ async fn quarantine_whole_file(deps: &Deps, source: &FeedSource, reason: &str) -
         quarantined_at: now,
     };
     let item = format!("{}-file", &omnilake::platforms::signature::sha256_hex(source.key.as_bytes())[..16]);
-    let key = omnilake::quarantine::quarantine_key("feed", omnilake::canonical::time::business_date(now, deps.default_time_zone), &item);
+    let key = omnilake::quarantine::quarantine_key(
+        "feed",
+        omnilake::canonical::time::business_date(now, deps.default_time_zone),
+        &item,
+    );
     let body = serde_json::to_vec_pretty(&entry).unwrap_or_default();
     deps.bucket.put(&key, body, "application/json", None, &Default::default()).await
 }

@@ -16,5 +16,6 @@ async fn main() -> Result<(), Error> {
         default_time_zone: handler::default_time_zone_from_env()?,
     };
     let deps = &deps;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| handler::handle_batch(deps, event.payload))).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| handler::handle_batch(deps, event.payload)))
+        .await
 }

@@ -62,10 +62,7 @@ pub async fn handle_request(deps: &Deps, req: Request) -> Result<Response<Body>,
         }
     };
     tracing::info!(status, elapsed_us = started.elapsed().as_micros() as u64, "webhook answered");
-    Ok(Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Body::from(answer))?)
+    Ok(Response::builder().status(status).header("content-type", "application/json").body(Body::from(answer))?)
 }
 
 async fn land(deps: &Deps, method: &str, path: &str, headers: &Headers, body: &[u8]) -> Result<String, IngestError> {

@@ -87,10 +87,8 @@ pub async fn handle_batch(deps: &Deps, event: SqsEvent) -> Result<SqsBatchRespon
 }
 
 async fn write_canonical(deps: &Deps, records: &[DatedRecord]) -> Result<(), StorageError> {
-    let files = plan_canonical_files(records).map_err(|e| StorageError::Other {
-        context: "serialise canonical records".into(),
-        source: Box::new(e),
-    })?;
+    let files = plan_canonical_files(records)
+        .map_err(|e| StorageError::Other { context: "serialise canonical records".into(), source: Box::new(e) })?;
     for file in files {
         deps.bucket
             .put(&file.key, file.gzipped_jsonl, "application/x-ndjson", Some("gzip"), &Default::default())

@@ -15,5 +15,6 @@ async fn main() -> Result<(), Error> {
         shops: ShopDirectory::new(aws_sdk_dynamodb::Client::new(&config), aws::env_var("OMNILAKE_SHOPS_TABLE")?),
     };
     let deps = &deps;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| handler::handle_batch(deps, event.payload))).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| handler::handle_batch(deps, event.payload)))
+        .await
 }

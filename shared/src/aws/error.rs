@@ -29,13 +29,15 @@ impl StorageError {
         let code = err.code().unwrap_or_default().to_string();
         let status = err.raw_response().map(|r| r.status().as_u16());
         match (code.as_str(), status) {
-            ("PreconditionFailed" | "ConditionalCheckFailedException" | "ConditionalRequestConflict", _) | (_, Some(412)) => {
-                StorageError::Conflict(context)
-            }
+            ("PreconditionFailed" | "ConditionalCheckFailedException" | "ConditionalRequestConflict", _)
+            | (_, Some(412)) => StorageError::Conflict(context),
             ("NoSuchKey" | "NotFound" | "ResourceNotFoundException" | "NoSuchBucket", _) | (_, Some(404)) => {
                 StorageError::NotFound(context)
             }
-            ("SlowDown" | "ThrottlingException" | "ProvisionedThroughputExceededException" | "RequestLimitExceeded", _)
+            (
+                "SlowDown" | "ThrottlingException" | "ProvisionedThroughputExceededException" | "RequestLimitExceeded",
+                _,
+            )
             | (_, Some(429 | 503)) => StorageError::Throttled(context),
             _ => {
                 // The SDK's Display is terse; its DisplayErrorContext names the cause chain.

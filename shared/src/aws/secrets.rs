@@ -37,7 +37,8 @@ impl SecretStore {
             .send()
             .await
             .map_err(|e| StorageError::from_sdk(format!("get secret {secret_id}"), e))?;
-        let value = out.secret_string().ok_or_else(|| StorageError::NotFound(format!("secret {secret_id} has no string")))?;
+        let value =
+            out.secret_string().ok_or_else(|| StorageError::NotFound(format!("secret {secret_id} has no string")))?;
         self.cache.write().await.insert(secret_id.to_string(), (Instant::now(), value.to_string()));
         Ok(value.to_string())
     }

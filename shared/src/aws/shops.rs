@@ -47,13 +47,14 @@ impl ShopDirectory {
             .send()
             .await
             .map_err(|e| StorageError::from_sdk(format!("get shop {pk}"), e))?;
-        let shop = match out.item() {
-            Some(item) => Some(shop_from_item(platform, shop_id, item).map_err(|reason| StorageError::Other {
-                context: format!("shop item {pk}"),
-                source: reason.into(),
-            })?),
-            None => None,
-        };
+        let shop =
+            match out.item() {
+                Some(item) => Some(shop_from_item(platform, shop_id, item).map_err(|reason| StorageError::Other {
+                    context: format!("shop item {pk}"),
+                    source: reason.into(),
+                })?),
+                None => None,
+            };
         self.cache.write().await.insert(pk, (Instant::now(), shop.clone()));
         Ok(shop)
     }

@@ -9,6 +9,5 @@ pub mod time;
 
 pub use order::{CanonicalOrder, Customer, OrderLine, OrderStatus, Refund, RefundLine, Totals};
 pub use records::{
-    CanonicalRecord, InventoryMovement, MemberSignup, MovementType, OrderNotice, Product, RecordKind,
-    RefundNotice,
+    CanonicalRecord, InventoryMovement, MemberSignup, MovementType, OrderNotice, Product, RecordKind, RefundNotice,
 };

@@ -55,9 +55,7 @@ pub mod rfc3339_opt {
             None | Some("") => Ok(None),
             Some(text) => DateTime::parse_from_rfc3339(text)
                 .map(|t| Some(t.with_timezone(&Utc)))
-                .map_err(|e| {
-                    serde::de::Error::custom(format!("`{text}` is not an RFC 3339 time: {e}"))
-                }),
+                .map_err(|e| serde::de::Error::custom(format!("`{text}` is not an RFC 3339 time: {e}"))),
         }
     }
 }

@@ -34,8 +34,7 @@ pub enum Platform {
 }
 
 impl Platform {
-    pub const ALL: [Platform; 4] =
-        [Platform::Shopify, Platform::WooCommerce, Platform::Youzan, Platform::Standard];
+    pub const ALL: [Platform; 4] = [Platform::Shopify, Platform::WooCommerce, Platform::Youzan, Platform::Standard];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -61,10 +60,7 @@ pub struct UnknownPlatform(pub String);
 impl FromStr for Platform {
     type Err = UnknownPlatform;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Platform::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| UnknownPlatform(s.to_string()))
+        Platform::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| UnknownPlatform(s.to_string()))
     }
 }
 
@@ -141,11 +137,7 @@ impl ParseError {
 }
 
 /// Parses an authentic body into canonical records.
-pub fn parse(
-    platform: Platform,
-    body: &[u8],
-    ctx: &ParseContext<'_>,
-) -> Result<Vec<CanonicalRecord>, ParseError> {
+pub fn parse(platform: Platform, body: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<CanonicalRecord>, ParseError> {
     let records = match platform {
         Platform::Shopify => shopify::parse(body, ctx)?,
         Platform::WooCommerce => woocommerce::parse(body, ctx)?,

@@ -23,7 +23,11 @@ pub struct Outgoing<'a> {
 pub const DEFAULT_YOUZAN_CLIENT_ID: &str = "omnilake-local";
 
 /// Signed headers for `delivery` with `secret`, at time `now`.
-pub fn signed_headers(delivery: &Outgoing<'_>, secret: &str, now: DateTime<Utc>) -> Result<Vec<(String, String)>, VerifyError> {
+pub fn signed_headers(
+    delivery: &Outgoing<'_>,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, String)>, VerifyError> {
     let h = |k: &str, v: String| (k.to_string(), v);
     let mut headers = vec![h("content-type", "application/json".into())];
     match delivery.platform {

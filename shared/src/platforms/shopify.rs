@@ -14,8 +14,7 @@ use serde_json::Value;
 use super::signature::{base64_mac_matches, hmac_sha256, hmac_sha256_base64, sha256_hex};
 use super::{id_string, key_from_delivery_id, Headers, ParseContext, ParseError, Verified, VerifyError};
 use crate::canonical::{
-    CanonicalOrder, CanonicalRecord, Customer, OrderLine, OrderStatus, Refund, RefundLine,
-    RefundNotice,
+    CanonicalOrder, CanonicalRecord, Customer, OrderLine, OrderStatus, Refund, RefundLine, RefundNotice,
 };
 use crate::money::{allocate_proportionally, Money};
 
@@ -24,8 +23,7 @@ pub const TOPIC_HEADER: &str = "x-shopify-topic";
 pub const WEBHOOK_ID_HEADER: &str = "x-shopify-webhook-id";
 
 /// Topics omnilake subscribes to.
-pub const TOPICS: [&str; 5] =
-    ["orders/create", "orders/updated", "orders/paid", "orders/cancelled", "refunds/create"];
+pub const TOPICS: [&str; 5] = ["orders/create", "orders/updated", "orders/paid", "orders/cancelled", "refunds/create"];
 
 /// The header value Shopify would send for `body` (used by `omnilake send` and tests).
 pub fn sign(secret: &str, body: &[u8]) -> String {
@@ -232,8 +230,13 @@ fn utc(t: DateTime<chrono::FixedOffset>) -> DateTime<Utc> {
 
 pub fn parse(body: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<CanonicalRecord>, ParseError> {
     match ctx.topic {
-        "orders/create" | "orders/updated" | "orders/paid" | "orders/cancelled"
-        | "orders/fulfilled" | "orders/partially_fulfilled" | "orders/edited" => {
+        "orders/create"
+        | "orders/updated"
+        | "orders/paid"
+        | "orders/cancelled"
+        | "orders/fulfilled"
+        | "orders/partially_fulfilled"
+        | "orders/edited" => {
             let order: ShopifyOrder = serde_json::from_slice(body)?;
             Ok(vec![CanonicalRecord::Order(Box::new(order_from(order, ctx)?))])
         }
@@ -308,8 +311,7 @@ fn order_from(o: ShopifyOrder, ctx: &ParseContext<'_>) -> Result<CanonicalOrder,
     let line_discounts: Money = lines.iter().map(|l| l.discount).sum();
     let unallocated = o.total_discounts.unwrap_or_default() - line_discounts;
     if unallocated > Money::ZERO {
-        let weights: Vec<Money> =
-            lines.iter().map(|l| l.unit_price.times(l.quantity) - l.discount).collect();
+        let weights: Vec<Money> = lines.iter().map(|l| l.unit_price.times(l.quantity) - l.discount).collect();
         for (line, share) in lines.iter_mut().zip(allocate_proportionally(unallocated, &weights)) {
             line.discount += share;
         }
@@ -339,10 +341,7 @@ fn order_from(o: ShopifyOrder, ctx: &ParseContext<'_>) -> Result<CanonicalOrder,
             o.billing_address.as_ref().and_then(|a| a.phone.clone()),
             o.shipping_address.as_ref().and_then(|a| a.phone.clone()),
         ]),
-        email: first_present([
-            o.customer.as_ref().and_then(|c| c.email.clone()),
-            o.email.clone(),
-        ]),
+        email: first_present([o.customer.as_ref().and_then(|c| c.email.clone()), o.email.clone()]),
     };
     // Money was taken in these states, even if the order was later refunded. Not
     // `partially_paid`: that maps to `pending`, and a pending order has no paid_at.
@@ -412,12 +411,8 @@ fn refund_from(
         };
         out_lines.push(RefundLine { sku, quantity: rli.quantity, amount });
     }
-    let shipping = r
-        .order_adjustments
-        .iter()
-        .filter(|a| a.kind.as_deref() == Some("shipping_refund"))
-        .map(|a| -a.amount)
-        .sum();
+    let shipping =
+        r.order_adjustments.iter().filter(|a| a.kind.as_deref() == Some("shipping_refund")).map(|a| -a.amount).sum();
     Ok(Refund { refund_id, at: utc(r.processed_at.unwrap_or(r.created_at)), lines: out_lines, shipping })
 }
 
@@ -429,10 +424,7 @@ fn refund_notice(r: ShopifyRefund, ctx: &ParseContext<'_>) -> Result<RefundNotic
         .iter()
         .filter(|t| t.kind.as_deref() == Some("refund") && t.status.as_deref() != Some("failure"))
         .collect();
-    let currency = refunded
-        .iter()
-        .find_map(|t| t.currency.clone())
-        .unwrap_or_else(|| ctx.currency.to_string());
+    let currency = refunded.iter().find_map(|t| t.currency.clone()).unwrap_or_else(|| ctx.currency.to_string());
     let amount = if refunded.is_empty() { None } else { Some(refunded.iter().map(|t| t.amount).sum()) };
     Ok(RefundNotice {
         platform: "shopify".into(),

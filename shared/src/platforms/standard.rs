@@ -39,12 +39,7 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<Strin
     Ok(format!("v1,{}", B64.encode(mac)))
 }
 
-pub fn verify(
-    headers: &Headers,
-    body: &[u8],
-    secret: &str,
-    now: DateTime<Utc>,
-) -> Result<Verified, VerifyError> {
+pub fn verify(headers: &Headers, body: &[u8], secret: &str, now: DateTime<Utc>) -> Result<Verified, VerifyError> {
     let id = headers.require(ID_HEADER)?;
     let ts_text = headers.require(TIMESTAMP_HEADER)?;
     let signatures = headers.require(SIGNATURE_HEADER)?;
@@ -89,9 +84,7 @@ struct Envelope {
 pub fn parse(body: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<CanonicalRecord>, ParseError> {
     let envelope: Envelope = serde_json::from_slice(body)?;
     let record = match envelope.kind.as_str() {
-        "order.created" | "order.updated" => {
-            CanonicalRecord::Order(Box::new(order_from(envelope.data, ctx)?))
-        }
+        "order.created" | "order.updated" => CanonicalRecord::Order(Box::new(order_from(envelope.data, ctx)?)),
         "member.signup" => {
             let data = with_default(envelope.data, "shop_id", ctx.shop_id)?;
             let signup: MemberSignup = serde_json::from_value(data)?;

@@ -13,9 +13,7 @@ use serde_json::Value;
 
 use super::signature::{base64_mac_matches, hmac_sha256, hmac_sha256_base64, sha256_hex};
 use super::{id_string, Headers, ParseContext, ParseError, Verified, VerifyError};
-use crate::canonical::{
-    CanonicalOrder, CanonicalRecord, Customer, OrderLine, OrderStatus, Refund, RefundLine,
-};
+use crate::canonical::{CanonicalOrder, CanonicalRecord, Customer, OrderLine, OrderStatus, Refund, RefundLine};
 use crate::money::{allocate_proportionally, Money};
 
 pub const SIGNATURE_HEADER: &str = "x-wc-webhook-signature";

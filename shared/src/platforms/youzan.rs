@@ -17,8 +17,7 @@ use serde_json::Value;
 use super::signature::{ct_eq_str, md5_hex, sha256_hex};
 use super::{id_string, key_from_delivery_id, parse_time, Headers, ParseContext, ParseError, Verified, VerifyError};
 use crate::canonical::{
-    CanonicalOrder, CanonicalRecord, Customer, OrderLine, OrderNotice, OrderStatus, Refund, RefundLine,
-    RefundNotice,
+    CanonicalOrder, CanonicalRecord, Customer, OrderLine, OrderNotice, OrderStatus, Refund, RefundLine, RefundNotice,
 };
 use crate::money::{allocate_proportionally, Money};
 
@@ -292,7 +291,11 @@ fn status_of(status: &str, was_paid: bool, refund_state: i64, refunded_any: bool
     }
 }
 
-fn order_from(info: FullOrderInfo, refund_order: &[RefundOrder], ctx: &ParseContext<'_>) -> Result<CanonicalOrder, ParseError> {
+fn order_from(
+    info: FullOrderInfo,
+    refund_order: &[RefundOrder],
+    ctx: &ParseContext<'_>,
+) -> Result<CanonicalOrder, ParseError> {
     let oi = &info.order_info;
     let tz = ctx.time_zone;
     let time = |t: &Option<String>| -> Result<Option<DateTime<Utc>>, ParseError> {
@@ -315,7 +318,14 @@ fn order_from(info: FullOrderInfo, refund_order: &[RefundOrder], ctx: &ParseCont
         let gross = l.price.times(l.num);
         let paid = l.payment.or(l.total_fee).unwrap_or(gross);
         let discount = if paid < gross { gross - paid } else { Money::ZERO };
-        lines.push(OrderLine { sku, quantity: l.num, unit_price: l.price, discount, refunded_quantity: 0, refunded_amount: Money::ZERO });
+        lines.push(OrderLine {
+            sku,
+            quantity: l.num,
+            unit_price: l.price,
+            discount,
+            refunded_quantity: 0,
+            refunded_amount: Money::ZERO,
+        });
         refunds_by_line.push((l.refunded_fee.unwrap_or_default(), l.refunded_num.unwrap_or(0)));
     }
     let mut refunds = Vec::new();
@@ -333,7 +343,11 @@ fn order_from(info: FullOrderInfo, refund_order: &[RefundOrder], ctx: &ParseCont
                 lines: lines
                     .iter()
                     .filter(|l| l.refunded_amount > Money::ZERO)
-                    .map(|l| RefundLine { sku: l.sku.clone(), quantity: l.refunded_quantity, amount: l.refunded_amount })
+                    .map(|l| RefundLine {
+                        sku: l.sku.clone(),
+                        quantity: l.refunded_quantity,
+                        amount: l.refunded_amount,
+                    })
                     .collect(),
                 shipping: Money::ZERO,
             });
@@ -346,8 +360,7 @@ fn order_from(info: FullOrderInfo, refund_order: &[RefundOrder], ctx: &ParseCont
         // what was paid for it, else 0. (Was: the refund id was taken from `refund_order` but the
         // amounts from `orders[].refunded_fee`, which Youzan does not send, so refunds were lost.)
         let oids: Vec<Option<String>> = info.orders.iter().map(|l| id_string(&l.oid)).collect();
-        let paid_for: Vec<Money> =
-            lines.iter().map(|l| l.unit_price.times(l.quantity) - l.discount).collect();
+        let paid_for: Vec<Money> = lines.iter().map(|l| l.unit_price.times(l.quantity) - l.discount).collect();
         for (n, r) in refund_order.iter().enumerate() {
             let targets: Vec<usize> = oid_list(&r.oids)
                 .iter()
@@ -415,7 +428,10 @@ fn order_from(info: FullOrderInfo, refund_order: &[RefundOrder], ctx: &ParseCont
         currency: ctx.currency.to_string(),
         customer: Customer {
             platform_customer_id: buyer.and_then(|b| {
-                non_empty(&b.yz_open_id).map(str::to_string).or_else(|| id_string(&b.buyer_id)).or_else(|| id_string(&b.fans_id))
+                non_empty(&b.yz_open_id)
+                    .map(str::to_string)
+                    .or_else(|| id_string(&b.buyer_id))
+                    .or_else(|| id_string(&b.fans_id))
             }),
             // Since 2022 Youzan may send PII encrypted (`$…$1$`): never take ciphertext for a phone.
             phone: buyer.and_then(|b| non_empty(&b.buyer_phone)).filter(|p| is_plain_phone(p)).map(str::to_string),

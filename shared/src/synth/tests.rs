@@ -326,6 +326,35 @@ fn written_directory_reads_back_identically() {
     assert!(tampered.is_err());
 }
 
+#[test]
+fn degenerate_configurations_still_work() {
+    let none = generate(&SynthConfig { orders: 0, days: 0, forged: 0, ..SynthConfig::default() }, &default_shops());
+    assert!(none.expected.order_versions.is_empty());
+    assert!(!none.feeds.is_empty());
+    let no_shops = generate(&cfg(50, 1), &[]);
+    assert!(no_shops.deliveries.is_empty());
+    assert_eq!(no_shops.expected.forged_deliveries, 0);
+    // A shop the generator has no special knowledge of still gets orders that parse.
+    let odd = SynthShop {
+        platform: Platform::Standard,
+        shop_id: "mini-app".into(),
+        time_zone: "Not/AZone".into(),
+        currency: "HKD".into(),
+        location_id: "HK-01".into(),
+        client_id: None,
+        channels: Vec::new(),
+        stores: Vec::new(),
+        weight: 1,
+    };
+    let out = generate(&cfg(40, 2), &[odd]);
+    assert!(!out.expected.order_versions.is_empty());
+    for d in out.deliveries.iter().filter(|d| !d.forged) {
+        let ctx = ParseContext { shop_id: &d.shop_id, topic: &d.topic, received_at: d.at, time_zone: DEFAULT_TIME_ZONE, currency: "HKD" };
+        let records = platforms::parse(d.platform, &d.body, &ctx).expect("parses");
+        assert_eq!(orders_of(&records).first(), d.order.as_ref());
+    }
+}
+
 // ---- body shapes: the same field names and JSON types as the recorded fixtures ----
 
 fn fixture(path: &str) -> Value {
