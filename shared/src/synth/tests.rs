@@ -97,6 +97,8 @@ fn expected_order_versions_are_what_the_parsers_produce() {
     let out = generate(&cfg(300, 7), &default_shops());
     let mut parsed: BTreeSet<OrderVersionRef> = BTreeSet::new();
     let mut per_topic: BTreeMap<(Platform, String), usize> = BTreeMap::new();
+    let mut phones: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut emails: HashMap<String, BTreeSet<String>> = HashMap::new();
     for d in out.deliveries.iter().filter(|d| !d.forged) {
         let shop = shop_of(&out, d);
         let ctx = ParseContext {
@@ -109,6 +111,18 @@ fn expected_order_versions_are_what_the_parsers_produce() {
         let records = platforms::parse(d.platform, &d.body, &ctx)
             .unwrap_or_else(|e| panic!("delivery {} ({} {}) does not parse: {e}", d.seq, d.platform, d.topic));
         *per_topic.entry((d.platform, d.topic.clone())).or_default() += 1;
+        for r in &records {
+            if let CanonicalRecord::Order(o) = r {
+                if let Some(phone) = &o.customer.phone {
+                    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+                    let key = digits[digits.len().saturating_sub(10)..].to_string();
+                    phones.entry(key).or_default().insert(o.platform.clone());
+                }
+                if let Some(email) = &o.customer.email {
+                    emails.entry(email.to_lowercase()).or_default().insert(o.platform.clone());
+                }
+            }
+        }
         let orders = orders_of(&records);
         if d.topic == "order.deleted" {
             // docs/platforms.md: "order.deleted: store raw, emit no canonical version". The
@@ -158,6 +172,10 @@ fn expected_order_versions_are_what_the_parsers_produce() {
     ] {
         assert!(per_topic.contains_key(&(p, topic.to_string())), "no {p} {topic} delivery");
     }
+    // The same people buy on several channels.
+    let cross_phones = phones.values().filter(|c| c.len() >= 2).count();
+    let cross_emails = emails.values().filter(|c| c.len() >= 2).count();
+    assert!(cross_phones >= 3 && cross_emails >= 2, "{cross_phones} phones, {cross_emails} e-mails on several channels");
     // Orders have 1–4 versions, and versions of one order are distinct.
     let mut versions: HashMap<(&str, &str), usize> = HashMap::new();
     for v in &parsed {
@@ -349,7 +367,13 @@ fn degenerate_configurations_still_work() {
     let out = generate(&cfg(40, 2), &[odd]);
     assert!(!out.expected.order_versions.is_empty());
     for d in out.deliveries.iter().filter(|d| !d.forged) {
-        let ctx = ParseContext { shop_id: &d.shop_id, topic: &d.topic, received_at: d.at, time_zone: DEFAULT_TIME_ZONE, currency: "HKD" };
+        let ctx = ParseContext {
+            shop_id: &d.shop_id,
+            topic: &d.topic,
+            received_at: d.at,
+            time_zone: DEFAULT_TIME_ZONE,
+            currency: "HKD",
+        };
         let records = platforms::parse(d.platform, &d.body, &ctx).expect("parses");
         assert_eq!(orders_of(&records).first(), d.order.as_ref());
     }
