@@ -71,180 +71,25 @@ macro_rules! sku {
 }
 
 /// Every SKU the generator sells (the products feed lists them all).
+#[rustfmt::skip]
 pub(crate) const CATALOG: &[Sku] = &[
-    sku!(
-        "WP-RO-400",
-        "RO反渗透净水器 400G",
-        "RO Water Purifier 400GPD",
-        "purifier",
-        98_000,
-        true,
-        false,
-        199_900,
-        34_900,
-        32_900,
-        11_000
-    ),
-    sku!(
-        "WP-RO-500",
-        "RO反渗透净水器 500G",
-        "RO Water Purifier 500GPD",
-        "purifier",
-        145_000,
-        true,
-        false,
-        299_900,
-        44_900,
-        44_900,
-        12_000
-    ),
-    sku!(
-        "WP-RO-600",
-        "RO反渗透净水器 600G",
-        "RO Water Purifier 600GPD",
-        "purifier",
-        178_000,
-        true,
-        false,
-        329_900,
-        52_900,
-        51_900,
-        13_000
-    ),
-    sku!(
-        "WP-UF-200",
-        "超滤净水器 200L",
-        "Ultrafiltration Purifier 200L",
-        "purifier",
-        42_000,
-        true,
-        false,
-        89_900,
-        15_900,
-        14_900,
-        4_500
-    ),
-    sku!(
-        "WP-UF-300",
-        "超滤净水器 300L",
-        "Ultrafiltration Purifier 300L",
-        "purifier",
-        56_000,
-        true,
-        false,
-        119_900,
-        19_900,
-        18_900,
-        5_200
-    ),
-    sku!(
-        "WP-HOT-01",
-        "即热式管线机",
-        "Instant Hot Water Dispenser",
-        "purifier",
-        56_000,
-        true,
-        false,
-        159_900,
-        27_900,
-        26_900,
-        6_800
-    ),
+    sku!("WP-RO-400", "RO反渗透净水器 400G", "RO Water Purifier 400GPD", "purifier", 98_000, true, false, 199_900, 34_900, 32_900, 11_000),
+    sku!("WP-RO-500", "RO反渗透净水器 500G", "RO Water Purifier 500GPD", "purifier", 145_000, true, false, 299_900, 44_900, 44_900, 12_000),
+    sku!("WP-RO-600", "RO反渗透净水器 600G", "RO Water Purifier 600GPD", "purifier", 178_000, true, false, 329_900, 52_900, 51_900, 13_000),
+    sku!("WP-UF-200", "超滤净水器 200L", "Ultrafiltration Purifier 200L", "purifier", 42_000, true, false, 89_900, 15_900, 14_900, 4_500),
+    sku!("WP-UF-300", "超滤净水器 300L", "Ultrafiltration Purifier 300L", "purifier", 56_000, true, false, 119_900, 19_900, 18_900, 5_200),
+    sku!("WP-HOT-01", "即热式管线机", "Instant Hot Water Dispenser", "purifier", 56_000, true, false, 159_900, 27_900, 26_900, 6_800),
     sku!("FLT-PP-10", "PP棉滤芯 10寸", "PP Sediment Filter 10\"", "filter", 850, false, true, 3_900, 1_200, 1_190, 300),
-    sku!(
-        "FLT-CTO-10",
-        "压缩活性炭滤芯 10寸",
-        "Carbon Block Filter 10\"",
-        "filter",
-        1_280,
-        false,
-        true,
-        5_900,
-        1_800,
-        1_690,
-        500
-    ),
-    sku!(
-        "FLT-UDF-10",
-        "颗粒活性炭滤芯 10寸",
-        "Granular Carbon Filter 10\"",
-        "filter",
-        1_120,
-        false,
-        true,
-        4_900,
-        1_500,
-        1_450,
-        450
-    ),
+    sku!("FLT-CTO-10", "压缩活性炭滤芯 10寸", "Carbon Block Filter 10\"", "filter", 1_280, false, true, 5_900, 1_800, 1_690, 500),
+    sku!("FLT-UDF-10", "颗粒活性炭滤芯 10寸", "Granular Carbon Filter 10\"", "filter", 1_120, false, true, 4_900, 1_500, 1_450, 450),
     sku!("FLT-RO-75", "RO膜滤芯 75G", "RO Membrane 75GPD", "filter", 6_800, false, true, 19_900, 4_500, 4_200, 600),
     sku!("FLT-RO-500", "RO膜滤芯 500G", "RO Membrane 500GPD", "filter", 26_000, false, true, 39_900, 8_900, 8_400, 900),
-    sku!(
-        "FLT-T33",
-        "T33后置活性炭滤芯",
-        "T33 Post Carbon Filter",
-        "filter",
-        960,
-        false,
-        true,
-        4_500,
-        1_400,
-        1_290,
-        250
-    ),
+    sku!("FLT-T33", "T33后置活性炭滤芯", "T33 Post Carbon Filter", "filter", 960, false, true, 4_500, 1_400, 1_290, 250),
     sku!("FLT-UF-200", "超滤膜滤芯", "UF Membrane Cartridge", "filter", 6_800, false, true, 12_900, 2_900, 2_750, 400),
-    sku!(
-        "ACC-FAUCET-01",
-        "鹅颈纯水龙头",
-        "Gooseneck RO Faucet",
-        "accessory",
-        4_500,
-        false,
-        false,
-        12_900,
-        2_900,
-        2_700,
-        700
-    ),
-    sku!(
-        "ACC-TDS-01",
-        "TDS水质检测笔",
-        "TDS Water Quality Tester",
-        "accessory",
-        1_500,
-        false,
-        false,
-        2_900,
-        999,
-        950,
-        80
-    ),
-    sku!(
-        "ACC-TANK-3G",
-        "3.2加仑压力储水桶",
-        "3.2 Gallon Pressure Tank",
-        "accessory",
-        8_500,
-        false,
-        false,
-        29_900,
-        5_900,
-        5_500,
-        4_000
-    ),
-    sku!(
-        "SVC-INSTALL",
-        "上门安装服务",
-        "Professional Installation",
-        "service",
-        8_000,
-        false,
-        false,
-        19_900,
-        9_900,
-        8_900,
-        0
-    ),
+    sku!("ACC-FAUCET-01", "鹅颈纯水龙头", "Gooseneck RO Faucet", "accessory", 4_500, false, false, 12_900, 2_900, 2_700, 700),
+    sku!("ACC-TDS-01", "TDS水质检测笔", "TDS Water Quality Tester", "accessory", 1_500, false, false, 2_900, 999, 950, 80),
+    sku!("ACC-TANK-3G", "3.2加仑压力储水桶", "3.2 Gallon Pressure Tank", "accessory", 8_500, false, false, 29_900, 5_900, 5_500, 4_000),
+    sku!("SVC-INSTALL", "上门安装服务", "Professional Installation", "service", 8_000, false, false, 19_900, 9_900, 8_900, 0),
 ];
 
 /// Index of a SKU in [`CATALOG`].
@@ -291,6 +136,8 @@ macro_rules! city {
     };
 }
 
+/// Cities customers live in and ship to.
+#[rustfmt::skip]
 pub(crate) const CITIES: &[City] = &[
     city!(Region::Cn, "深圳市", "广东省", "南山区", "518057", 0, ""),
     city!(Region::Cn, "深圳市", "广东省", "福田区", "518048", 0, ""),

@@ -175,7 +175,10 @@ fn expected_order_versions_are_what_the_parsers_produce() {
     // The same people buy on several channels.
     let cross_phones = phones.values().filter(|c| c.len() >= 2).count();
     let cross_emails = emails.values().filter(|c| c.len() >= 2).count();
-    assert!(cross_phones >= 3 && cross_emails >= 2, "{cross_phones} phones, {cross_emails} e-mails on several channels");
+    assert!(
+        cross_phones >= 3 && cross_emails >= 2,
+        "{cross_phones} phones, {cross_emails} e-mails on several channels"
+    );
     // Orders have 1–4 versions, and versions of one order are distinct.
     let mut versions: HashMap<(&str, &str), usize> = HashMap::new();
     for v in &parsed {
