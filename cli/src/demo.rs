@@ -49,8 +49,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         days: 1,
         forged: 25,
     };
-    gen::run(gen_args.clone())?;
     let data = gen::build(&gen_args);
+    gen::write(&data, &dir)?;
 
     // Shops with fresh secrets (kept only in the local secret store and in memory here).
     let mut rng = rand_chacha::ChaCha8Rng::from_entropy();

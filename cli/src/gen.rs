@@ -1,13 +1,13 @@
 //! `omnilake gen`: a seeded, realistic set of deliveries and feed files written to a folder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::Args;
 use omnilake::synth::{default_shops, generate, write_dir, SynthConfig, SynthOutput};
 
-#[derive(Args, Clone)]
+#[derive(Args)]
 pub struct GenArgs {
     /// Orders to generate (each has 1–4 versions, plus duplicates and noise).
     #[arg(long, default_value_t = 1000)]
@@ -39,7 +39,12 @@ pub fn build(args: &GenArgs) -> SynthOutput {
 
 pub fn run(args: GenArgs) -> anyhow::Result<()> {
     let out = build(&args);
-    write_dir(&out, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    write(&out, &args.out)
+}
+
+/// Writes a generated set to `dir` and says what it holds.
+pub fn write(out: &SynthOutput, dir: &Path) -> anyhow::Result<()> {
+    write_dir(out, dir).with_context(|| format!("writing {}", dir.display()))?;
     let e = &out.expected;
     println!(
         "wrote {} deliveries ({} unique authentic, {} duplicates, {} forged; {} order versions) and {} feed files to {}",
@@ -49,7 +54,7 @@ pub fn run(args: GenArgs) -> anyhow::Result<()> {
         e.forged_deliveries,
         e.order_versions.len(),
         out.feeds.len(),
-        args.out.display()
+        dir.display()
     );
     Ok(())
 }

@@ -22,6 +22,7 @@ use crate::platforms::signature::sha256_hex;
 use crate::platforms::{parse_time, ParseError};
 use crate::quarantine::{quarantine_key, QuarantineEntry};
 use crate::raw::{meta, RawKey, RawMetadata};
+use crate::shop::ShopSettings;
 
 /// The kinds of feed, named by the folder under `incoming/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,15 +85,6 @@ impl FeedSource {
         };
         Ok(FeedSource { kind, shop_id, key: key.to_string() })
     }
-}
-
-/// Settings that give meaning to a feed's rows.
-#[derive(Debug, Clone)]
-pub struct FeedContext {
-    /// For times written without an offset.
-    pub time_zone: Tz,
-    /// For prices, when the row names no currency.
-    pub currency: String,
 }
 
 /// One row: its 1-based line in the file (header = line 1 for CSV) and its fields.
@@ -225,29 +217,16 @@ fn read_rows(key: &str, text: &str) -> Result<(Vec<FeedRow>, Vec<BadRow>), FeedE
 pub fn plan_feed_file(
     source: &FeedSource,
     bytes: &[u8],
-    ctx: &FeedContext,
+    ctx: &ShopSettings,
     now: DateTime<Utc>,
 ) -> Result<FeedPlan, FeedError> {
     let text = decode_text(bytes)?;
     let (rows, bad_rows) = read_rows(&source.key, &text)?;
     let mut plan = FeedPlan { rows: rows.len() + bad_rows.len(), ..FeedPlan::default() };
-    let file_id = &sha256_hex(source.key.as_bytes())[..16];
     let today = business_date(now, ctx.time_zone);
     let mut quarantine = |line: u64, row_text: String, reason: String| {
-        let entry = QuarantineEntry {
-            stage: "feed".into(),
-            reason,
-            source_key: source.key.clone(),
-            line: Some(line),
-            row: Some(row_text),
-            quarantined_at: now,
-        };
         plan.bad_rows += 1;
-        plan.quarantined.push(PlannedObject {
-            key: quarantine_key("feed", today, &format!("{file_id}-line-{line}")),
-            body: serde_json::to_vec_pretty(&entry).unwrap_or_default(),
-            metadata: BTreeMap::from([(meta::SOURCE_KEY.to_string(), source.key.clone())]),
-        });
+        plan.quarantined.push(quarantine_object(source, Some((line, row_text)), reason, now, ctx.time_zone));
     };
     for b in bad_rows {
         quarantine(b.line, b.text, b.reason);
@@ -319,6 +298,36 @@ pub fn plan_feed_file(
     Ok(plan)
 }
 
+/// The quarantine entry for a bad row (`line`, its text) or, without one, for a whole file
+/// that cannot be read (wrong encoding, no header).
+pub fn quarantine_object(
+    source: &FeedSource,
+    row: Option<(u64, String)>,
+    reason: String,
+    now: DateTime<Utc>,
+    time_zone: Tz,
+) -> PlannedObject {
+    let file_id = &sha256_hex(source.key.as_bytes())[..16];
+    let item = match &row {
+        Some((line, _)) => format!("{file_id}-line-{line}"),
+        None => format!("{file_id}-file"),
+    };
+    let (line, row) = row.map_or((None, None), |(l, t)| (Some(l), Some(t)));
+    let entry = QuarantineEntry {
+        stage: "feed".into(),
+        reason,
+        source_key: source.key.clone(),
+        line,
+        row,
+        quarantined_at: now,
+    };
+    PlannedObject {
+        key: quarantine_key("feed", business_date(now, time_zone), &item),
+        body: serde_json::to_vec_pretty(&entry).unwrap_or_default(),
+        metadata: BTreeMap::from([(meta::SOURCE_KEY.to_string(), source.key.clone())]),
+    }
+}
+
 fn row_text(row: &FeedRow) -> String {
     serde_json::to_string(&row.fields).unwrap_or_default()
 }
@@ -367,7 +376,7 @@ fn bool_field(row: &FeedRow, name: &str) -> Result<bool, ParseError> {
 }
 
 /// Turns a feed raw event into canonical records.
-pub fn records_from_event(event: &FeedEvent, ctx: &FeedContext) -> Result<Vec<CanonicalRecord>, ParseError> {
+pub fn records_from_event(event: &FeedEvent, ctx: &ShopSettings) -> Result<Vec<CanonicalRecord>, ParseError> {
     match event.feed {
         FeedKind::Inventory => {
             event.rows.iter().map(|r| movement_from(r, ctx).map(CanonicalRecord::Inventory)).collect()
@@ -377,7 +386,7 @@ pub fn records_from_event(event: &FeedEvent, ctx: &FeedContext) -> Result<Vec<Ca
     }
 }
 
-fn movement_from(row: &FeedRow, ctx: &FeedContext) -> Result<InventoryMovement, ParseError> {
+fn movement_from(row: &FeedRow, ctx: &ShopSettings) -> Result<InventoryMovement, ParseError> {
     let type_text = required(row, "type")?;
     let movement_type: MovementType = serde_json::from_value(Value::String(type_text.to_ascii_lowercase()))
         .map_err(|_| ParseError::invalid(format!("line {}: unknown movement type `{type_text}`", row.line)))?;
@@ -399,7 +408,7 @@ fn movement_from(row: &FeedRow, ctx: &FeedContext) -> Result<InventoryMovement, 
     Ok(m)
 }
 
-fn product_from(row: &FeedRow, ctx: &FeedContext) -> Result<Product, ParseError> {
+fn product_from(row: &FeedRow, ctx: &ShopSettings) -> Result<Product, ParseError> {
     Ok(Product {
         sku: required(row, "sku")?,
         name: required(row, "name")?,
@@ -414,7 +423,7 @@ fn product_from(row: &FeedRow, ctx: &FeedContext) -> Result<Product, ParseError>
 
 /// One POS order from its rows (one row per line; order fields repeat on every row and the
 /// first row's values are taken).
-fn order_from(event: &FeedEvent, ctx: &FeedContext) -> Result<CanonicalOrder, ParseError> {
+fn order_from(event: &FeedEvent, ctx: &ShopSettings) -> Result<CanonicalOrder, ParseError> {
     let first = event.rows.first().ok_or_else(|| ParseError::invalid("order has no rows"))?;
     let status_text = field(&first.fields, "status").unwrap_or_else(|| "paid".into()).to_ascii_lowercase();
     let status: OrderStatus = serde_json::from_value(Value::String(status_text.clone()))

@@ -38,8 +38,10 @@ impl IngestError {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> u16 {
         match self {
-            IngestError::NoRoute | IngestError::UnknownPlatform(_) | IngestError::UnknownShop { .. } => 404,
-            IngestError::InvalidShopId(_) => 404,
+            IngestError::NoRoute
+            | IngestError::UnknownPlatform(_)
+            | IngestError::UnknownShop { .. }
+            | IngestError::InvalidShopId(_) => 404,
             IngestError::MethodNotAllowed(_) => 405,
             IngestError::Unauthorized(VerifyError::MalformedSecret) => 500,
             IngestError::Unauthorized(_) => 401,

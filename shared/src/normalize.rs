@@ -10,18 +10,12 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use crate::canonical::{CanonicalRecord, RecordKind};
-use crate::feed::{self, FeedContext, FeedEvent, FEED_PLATFORM};
+use crate::feed::{self, FeedEvent, FEED_PLATFORM};
 use crate::platforms::signature::sha256_hex;
 use crate::platforms::{self, ParseContext, Platform};
 use crate::quarantine::{quarantine_key, QuarantineEntry};
 use crate::raw::{RawKey, RawMetadata};
-
-/// The shop settings normalisation needs.
-#[derive(Debug, Clone)]
-pub struct ShopSettings {
-    pub time_zone: Tz,
-    pub currency: String,
-}
+use crate::shop::ShopSettings;
 
 /// A record with the business day it is filed under.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,29 +53,32 @@ pub fn normalize_event(
                 })
                 .collect(),
         ),
-        Err(reason) => {
-            let item = RawKey::parse(raw_key).map(|k| k.event_key).unwrap_or_else(|| sha256_hex(raw_key.as_bytes()));
-            let date = crate::canonical::time::business_date(now, shop.time_zone);
-            EventOutcome::Quarantine {
-                key: quarantine_key("normalize", date, &item),
-                entry: QuarantineEntry {
-                    stage: "normalize".into(),
-                    reason,
-                    source_key: raw_key.to_string(),
-                    line: None,
-                    row: None,
-                    quarantined_at: now,
-                },
-            }
-        }
+        Err(reason) => quarantine_event(raw_key, reason, shop.time_zone, now),
+    }
+}
+
+/// Plans the quarantine of a raw event that cannot become records, filed under its event key
+/// on today's business date.
+pub fn quarantine_event(raw_key: &str, reason: String, time_zone: Tz, now: DateTime<Utc>) -> EventOutcome {
+    let item = RawKey::parse(raw_key).map(|k| k.event_key).unwrap_or_else(|| sha256_hex(raw_key.as_bytes()));
+    let date = crate::canonical::time::business_date(now, time_zone);
+    EventOutcome::Quarantine {
+        key: quarantine_key("normalize", date, &item),
+        entry: QuarantineEntry {
+            stage: "normalize".into(),
+            reason,
+            source_key: raw_key.to_string(),
+            line: None,
+            row: None,
+            quarantined_at: now,
+        },
     }
 }
 
 fn parse_event(meta: &RawMetadata, body: &[u8], shop: &ShopSettings) -> Result<Vec<CanonicalRecord>, String> {
     if meta.format == FEED_PLATFORM {
         let event: FeedEvent = serde_json::from_slice(body).map_err(|e| format!("feed event is not readable: {e}"))?;
-        let ctx = FeedContext { time_zone: shop.time_zone, currency: shop.currency.clone() };
-        return feed::records_from_event(&event, &ctx).map_err(|e| e.to_string());
+        return feed::records_from_event(&event, shop).map_err(|e| e.to_string());
     }
     let platform: Platform = meta.format.parse().map_err(|e: platforms::UnknownPlatform| e.to_string())?;
     let ctx = ParseContext {

@@ -46,6 +46,40 @@ impl Shop {
     }
 }
 
+/// What gives a shop's data its meaning downstream: its business day and its currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopSettings {
+    /// For grouping by business day and for times written without an offset.
+    pub time_zone: Tz,
+    /// For amounts whose record names no currency.
+    pub currency: String,
+}
+
+impl ShopSettings {
+    /// Settings for data of an unregistered shop (an ERP feed): the deployment's business time
+    /// zone and the SPEC's default currency.
+    pub fn fallback(time_zone: Tz) -> ShopSettings {
+        ShopSettings { time_zone, currency: "CNY".into() }
+    }
+}
+
+impl Shop {
+    pub fn settings(&self) -> ShopSettings {
+        ShopSettings { time_zone: self.time_zone, currency: self.currency.clone() }
+    }
+}
+
+/// Whose settings apply to events of a raw `format`: a webhook's own platform; feed files
+/// use the POS shop of the same id, registered as a `standard` shop (its POS also sends
+/// Standard Webhooks).
+pub fn settings_platform(format: &str) -> Option<Platform> {
+    if format == crate::feed::FEED_PLATFORM {
+        Some(Platform::Standard)
+    } else {
+        format.parse().ok()
+    }
+}
+
 /// Shop ids appear in S3 keys and table keys: keep them short and plain.
 pub fn is_valid_shop_id(shop_id: &str) -> bool {
     !shop_id.is_empty()

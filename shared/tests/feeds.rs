@@ -8,38 +8,22 @@ use chrono::{DateTime, Utc};
 use omnilake::canonical::{
     CanonicalOrder, CanonicalRecord, InventoryMovement, MovementType, OrderStatus, Product, RecordKind,
 };
-use omnilake::feed::{plan_feed_file, records_from_event, FeedContext, FeedEvent, FeedPlan, FeedSource};
-use omnilake::normalize::{
-    normalize_event, plan_canonical_files, read_jsonl_gz, DatedRecord, EventOutcome, ShopSettings,
-};
+use omnilake::feed::{plan_feed_file, records_from_event, FeedEvent, FeedPlan, FeedSource};
+use omnilake::normalize::{normalize_event, plan_canonical_files, read_jsonl_gz, DatedRecord, EventOutcome};
 use omnilake::quarantine::QuarantineEntry;
 use omnilake::raw::{RawKey, RawMetadata};
+use omnilake::shop::ShopSettings;
 use omnilake::Money;
 
-fn feed_fixture(name: &str) -> Vec<u8> {
-    let full = format!("{}/../fixtures/feeds/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&full).unwrap_or_else(|e| panic!("cannot read {full}: {e}"))
-}
-
-fn platform_fixture(path: &str) -> Vec<u8> {
-    let full = format!("{}/../fixtures/platforms/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&full).unwrap_or_else(|e| panic!("cannot read {full}: {e}"))
-}
-
-fn m(text: &str) -> Money {
-    text.parse().expect("test literal is a decimal amount")
-}
-
-fn t(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).expect("test literal is RFC 3339").with_timezone(&Utc)
-}
+mod common;
+use common::{feed_fixture, m, platform_fixture, t};
 
 fn now() -> DateTime<Utc> {
     t("2026-11-21T12:00:00+08:00")
 }
 
-fn feed_ctx() -> FeedContext {
-    FeedContext { time_zone: chrono_tz::Asia::Shanghai, currency: "CNY".into() }
+fn feed_ctx() -> ShopSettings {
+    ShopSettings { time_zone: chrono_tz::Asia::Shanghai, currency: "CNY".into() }
 }
 
 fn plan(key: &str, bytes: &[u8]) -> FeedPlan {

@@ -12,24 +12,13 @@ use omnilake::canonical::{
 use omnilake::platforms::{self, Headers, ParseContext, Platform, Verified};
 use omnilake::Money;
 
+mod common;
+use common::{m, platform_fixture as fixture, t};
+
 const YOUZAN_SECRET: &str = "omnilake-test-youzan-secret";
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-fn fixture(path: &str) -> Vec<u8> {
-    let full = format!("{}/../fixtures/platforms/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&full).unwrap_or_else(|e| panic!("cannot read {full}: {e}"))
-}
-
-fn m(text: &str) -> Money {
-    text.parse().expect("test literal is a decimal amount")
-}
-
-/// An instant written with the offset the fixture uses (chrono, not the adapters, reads it).
-fn t(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).expect("test literal is RFC 3339").with_timezone(&Utc)
-}
 
 fn ms(text: &str) -> i64 {
     t(text).timestamp_millis()

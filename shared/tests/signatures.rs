@@ -8,13 +8,11 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use omnilake::platforms::{self, shopify, standard, woocommerce, youzan, Headers, Platform, Verified, VerifyError};
 
+mod common;
+use common::platform_fixture as fixture;
+
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-20T09:15:05-05:00").expect("time").with_timezone(&Utc)
-}
-
-fn fixture(path: &str) -> Vec<u8> {
-    let full = format!("{}/../fixtures/platforms/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&full).unwrap_or_else(|e| panic!("cannot read {full}: {e}"))
 }
 
 /// The body with one byte changed (the first digit becomes another digit).

@@ -301,8 +301,15 @@ async fn feed_file_with_bad_rows_lands_the_good_ones(h: &Harness) {
     assert_eq!(lines, bad_lines);
     // Delivery is at-least-once, so a record may be written twice; what counts is that every
     // movement is there (consumers dedupe on movement_id).
-    let movements: BTreeSet<String> =
-        h.canonical("inventory").await.iter().map(|m| m["movement_id"].as_str().expect("id").to_string()).collect();
+    // A record written twice must be the same record twice, never two versions of it.
+    let mut movements: BTreeMap<String, Value> = BTreeMap::new();
+    for m in h.canonical("inventory").await {
+        let id = m["movement_id"].as_str().expect("id").to_string();
+        if let Some(earlier) = movements.get(&id) {
+            assert_eq!(earlier, &m, "movement {id} written twice with different content");
+        }
+        movements.insert(id, m);
+    }
     assert_eq!(movements.len(), 1 + 997, "the webhook movement and the feed's 997");
 
     put("incoming/inventory/erp/movements-again.csv", csv.into_bytes()).await;

@@ -38,14 +38,34 @@ pub enum LocalCommand {
     Poll,
 }
 
-/// PIDs and ports of the running stack (`.omnilake/state.json`).
+/// The background services of the running stack, in start order (`.omnilake/state.json`).
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
-    moto_pid: Option<u32>,
-    moto_port: Option<u16>,
-    watch_pid: Option<u32>,
-    watch_port: Option<u16>,
-    poller_pid: Option<u32>,
+    services: Vec<Service>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Service {
+    name: String,
+    pid: u32,
+}
+
+impl State {
+    fn is_running(&self, name: &str) -> bool {
+        self.services.iter().any(|s| s.name == name && process::is_alive(s.pid))
+    }
+
+    /// Starts `cmd` detached, records it, and (with a port) waits until it listens there.
+    fn start(&mut self, name: &str, cmd: Command, listen: Option<(u16, Duration)>) -> anyhow::Result<()> {
+        let log = state_dir()?.join(format!("logs/{name}.log"));
+        let pid = process::spawn_detached(cmd, &log)?;
+        self.services.push(Service { name: name.to_string(), pid });
+        write_state(self)?;
+        if let Some((port, timeout)) = listen {
+            process::wait_for_port(port, pid, timeout, &log)?;
+        }
+        Ok(())
+    }
 }
 
 fn state_path() -> anyhow::Result<PathBuf> {
@@ -95,7 +115,7 @@ async fn up() -> anyhow::Result<()> {
     let dir = state_dir()?;
     std::fs::create_dir_all(dir.join("logs"))?;
     let mut state = read_state()?;
-    if state.moto_pid.is_some_and(process::is_alive) {
+    if state.is_running("moto") {
         eprintln!("a local stack is already running; `omnilake local down` first to restart it");
         return Ok(());
     }
@@ -106,14 +126,9 @@ async fn up() -> anyhow::Result<()> {
 
     // 1. moto server.
     let moto_port = process::free_port()?;
-    let moto_log = dir.join("logs/moto.log");
     let mut moto = Command::new(venv_bin.join("moto_server"));
     moto.args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]);
-    let moto_pid = process::spawn_detached(moto, &moto_log)?;
-    state.moto_pid = Some(moto_pid);
-    state.moto_port = Some(moto_port);
-    write_state(&state)?;
-    process::wait_for_port(moto_port, moto_pid, Duration::from_secs(30), &moto_log)?;
+    state.start("moto", moto, Some((moto_port, Duration::from_secs(30))))?;
     let endpoint = format!("http://127.0.0.1:{moto_port}");
     eprintln!("moto server on {endpoint}");
 
@@ -155,7 +170,6 @@ async fn up() -> anyhow::Result<()> {
         bail!("cargo build of the functions failed");
     }
     let watch_port = process::free_port()?;
-    let watch_log = dir.join("logs/lambda.log");
     let path = format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap_or_default());
     let mut watch = Command::new(venv_bin.join("cargo-lambda"));
     watch
@@ -164,11 +178,7 @@ async fn up() -> anyhow::Result<()> {
         .arg(&functions_env_path)
         .current_dir(&root)
         .env("PATH", path);
-    let watch_pid = process::spawn_detached(watch, &watch_log)?;
-    state.watch_pid = Some(watch_pid);
-    state.watch_port = Some(watch_port);
-    write_state(&state)?;
-    process::wait_for_port(watch_port, watch_pid, Duration::from_secs(120), &watch_log)?;
+    state.start("functions", watch, Some((watch_port, Duration::from_secs(120))))?;
     let lambda_base = format!("http://127.0.0.1:{watch_port}");
 
     // 5. What users (and the poller) read.
@@ -186,9 +196,7 @@ async fn up() -> anyhow::Result<()> {
     // 6. The poller playing the event-source mappings.
     let mut poll = Command::new(&self_exe);
     poll.args(["local", "poll"]).current_dir(&root).env("OMNILAKE_STATE_DIR", &dir);
-    let poller_pid = process::spawn_detached(poll, &dir.join("logs/poller.log"))?;
-    state.poller_pid = Some(poller_pid);
-    write_state(&state)?;
+    state.start("poller", poll, None)?;
 
     eprintln!("local stack up in {:.1} s", started.elapsed().as_secs_f64());
     eprintln!("  bucket      {}", stack.bucket);
@@ -220,12 +228,10 @@ fn render_env(vars: &[(String, String)]) -> String {
 
 fn down() -> anyhow::Result<()> {
     let state = read_state()?;
-    for (name, pid) in [("poller", state.poller_pid), ("functions", state.watch_pid), ("moto", state.moto_pid)] {
-        if let Some(pid) = pid {
-            if process::is_alive(pid) {
-                process::stop_group(pid);
-                eprintln!("stopped {name} ({pid})");
-            }
+    for service in state.services.iter().rev() {
+        if process::is_alive(service.pid) {
+            process::stop_group(service.pid);
+            eprintln!("stopped {} ({})", service.name, service.pid);
         }
     }
     let path = state_path()?;
@@ -311,14 +317,11 @@ async fn wait(timeout: Duration) -> anyhow::Result<()> {
 
 async fn status() -> anyhow::Result<()> {
     let state = read_state()?;
-    for (name, pid) in [("moto", state.moto_pid), ("functions", state.watch_pid), ("poller", state.poller_pid)] {
-        let alive = pid.is_some_and(process::is_alive);
-        println!(
-            "{name:<10} {}",
-            if alive { format!("running (pid {})", pid.unwrap_or_default()) } else { "stopped".into() }
-        );
+    for service in &state.services {
+        let alive = if process::is_alive(service.pid) { "running" } else { "stopped" };
+        println!("{:<10} {alive} (pid {})", service.name, service.pid);
     }
-    if state.moto_pid.is_some_and(process::is_alive) {
+    if state.is_running("moto") {
         let (stack, sqs) = sqs_client().await?;
         for (queue, depth, dlq) in consumed_queue_depths(&stack, &sqs).await? {
             println!("{queue:<22} {depth} pending, {dlq} dead-lettered");

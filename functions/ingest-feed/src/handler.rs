@@ -12,10 +12,10 @@ use futures::{stream, StreamExt, TryStreamExt};
 use lambda_runtime::Error;
 use omnilake::aws::s3::{DataBucket, PutOutcome};
 use omnilake::aws::shops::ShopDirectory;
-use omnilake::aws::{ConfigError, StorageError};
-use omnilake::canonical::time::{parse_time_zone, DEFAULT_TIME_ZONE};
-use omnilake::feed::{plan_feed_file, FeedContext, FeedError, FeedSource};
+use omnilake::aws::StorageError;
+use omnilake::feed::{plan_feed_file, quarantine_object, FeedError, FeedSource};
 use omnilake::platforms::Platform;
+use omnilake::shop::ShopSettings;
 use omnilake::sqs_batch;
 
 /// Concurrent S3 writes per file.
@@ -26,16 +26,6 @@ pub struct Deps {
     pub shops: ShopDirectory,
     /// For feeds whose shop is not registered (ERP inventory, catalog).
     pub default_time_zone: Tz,
-}
-
-pub fn default_time_zone_from_env() -> Result<Tz, ConfigError> {
-    match std::env::var("OMNILAKE_BUSINESS_TZ") {
-        Err(_) => Ok(DEFAULT_TIME_ZONE),
-        Ok(name) => parse_time_zone(name.trim()).ok_or(ConfigError::Invalid {
-            name: "OMNILAKE_BUSINESS_TZ".into(),
-            reason: format!("`{name}` is not an IANA time zone"),
-        }),
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,14 +64,15 @@ async fn process_file(deps: &Deps, key: &str) -> Result<(), FileError> {
             return Ok(());
         }
     };
-    let ctx = feed_context(deps, &source).await?;
+    let ctx = deps.shops.settings_or(Some(Platform::Standard), &source.shop_id, &fallback(deps)).await?;
     let object = deps.bucket.get(key).await?;
     let plan = match plan_feed_file(&source, &object.body, &ctx, Utc::now()) {
         Ok(plan) => plan,
         Err(e @ (FeedError::Encoding | FeedError::NoHeader | FeedError::Header(_) | FeedError::UnknownFeed(_))) => {
             // The whole file is unreadable: quarantine it as one item, keep the original.
             tracing::error!(key, reason = %e, "feed file quarantined");
-            quarantine_whole_file(deps, &source, &e.to_string()).await?;
+            let q = quarantine_object(&source, None, e.to_string(), Utc::now(), ctx.time_zone);
+            deps.bucket.put(&q.key, q.body, "application/json", None, &q.metadata).await?;
             return Ok(());
         }
     };
@@ -116,30 +107,6 @@ async fn process_file(deps: &Deps, key: &str) -> Result<(), FileError> {
     Ok(())
 }
 
-/// POS shops are registered as `standard` shops (their POS also sends Standard Webhooks).
-async fn feed_context(deps: &Deps, source: &FeedSource) -> Result<FeedContext, StorageError> {
-    Ok(match deps.shops.get(Platform::Standard, &source.shop_id).await? {
-        Some(shop) => FeedContext { time_zone: shop.time_zone, currency: shop.currency },
-        None => FeedContext { time_zone: deps.default_time_zone, currency: "CNY".into() },
-    })
-}
-
-async fn quarantine_whole_file(deps: &Deps, source: &FeedSource, reason: &str) -> Result<(), StorageError> {
-    let now = Utc::now();
-    let entry = omnilake::quarantine::QuarantineEntry {
-        stage: "feed".into(),
-        reason: reason.to_string(),
-        source_key: source.key.clone(),
-        line: None,
-        row: None,
-        quarantined_at: now,
-    };
-    let item = format!("{}-file", &omnilake::platforms::signature::sha256_hex(source.key.as_bytes())[..16]);
-    let key = omnilake::quarantine::quarantine_key(
-        "feed",
-        omnilake::canonical::time::business_date(now, deps.default_time_zone),
-        &item,
-    );
-    let body = serde_json::to_vec_pretty(&entry).unwrap_or_default();
-    deps.bucket.put(&key, body, "application/json", None, &Default::default()).await
+fn fallback(deps: &Deps) -> ShopSettings {
+    ShopSettings::fallback(deps.default_time_zone)
 }

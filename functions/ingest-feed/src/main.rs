@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let deps = handler::Deps {
         bucket: DataBucket::new(DataBucket::client_from(&config), aws::env_var("OMNILAKE_BUCKET")?),
         shops: ShopDirectory::new(aws_sdk_dynamodb::Client::new(&config), aws::env_var("OMNILAKE_SHOPS_TABLE")?),
-        default_time_zone: handler::default_time_zone_from_env()?,
+        default_time_zone: aws::business_time_zone_from_env()?,
     };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| handler::handle_batch(deps, event.payload)))

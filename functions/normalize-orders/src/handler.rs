@@ -7,16 +7,15 @@ use std::time::Instant;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
+use chrono_tz::Tz;
 use futures::{stream, StreamExt};
 use lambda_runtime::Error;
 use omnilake::aws::s3::DataBucket;
 use omnilake::aws::shops::ShopDirectory;
 use omnilake::aws::StorageError;
-use omnilake::canonical::time::DEFAULT_TIME_ZONE;
-use omnilake::feed::FEED_PLATFORM;
-use omnilake::normalize::{normalize_event, plan_canonical_files, DatedRecord, EventOutcome, ShopSettings};
-use omnilake::platforms::Platform;
+use omnilake::normalize::{normalize_event, plan_canonical_files, quarantine_event, DatedRecord, EventOutcome};
 use omnilake::raw::RawMetadata;
+use omnilake::shop::{settings_platform, ShopSettings};
 use omnilake::sqs_batch;
 
 /// Raw objects fetched at once.
@@ -25,6 +24,8 @@ const READ_CONCURRENCY: usize = 16;
 pub struct Deps {
     pub bucket: DataBucket,
     pub shops: ShopDirectory,
+    /// For events of unregistered shops.
+    pub default_time_zone: Tz,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,26 +125,17 @@ pub async fn normalize_object(deps: &Deps, key: &str) -> Result<Option<Vec<Dated
     let now = Utc::now();
     let outcome = match RawMetadata::from_map(&object.metadata) {
         Some(meta) => {
-            let settings = shop_settings(deps, &meta).await?;
+            let settings = deps
+                .shops
+                .settings_or(
+                    settings_platform(&meta.format),
+                    &meta.shop_id,
+                    &ShopSettings::fallback(deps.default_time_zone),
+                )
+                .await?;
             normalize_event(key, &meta, &object.body, &settings, now)
         }
-        None => {
-            let meta = RawMetadata {
-                format: "unknown".into(),
-                shop_id: "unknown".into(),
-                topic: "unknown".into(),
-                received_at: now,
-                extra: Default::default(),
-            };
-            let settings = ShopSettings { time_zone: DEFAULT_TIME_ZONE, currency: "CNY".into() };
-            match normalize_event(key, &meta, &object.body, &settings, now) {
-                EventOutcome::Quarantine { key: qkey, mut entry } => {
-                    entry.reason = "raw object has no omnilake metadata".into();
-                    EventOutcome::Quarantine { key: qkey, entry }
-                }
-                records => records,
-            }
-        }
+        None => quarantine_event(key, "raw object has no omnilake metadata".into(), deps.default_time_zone, now),
     };
     match outcome {
         EventOutcome::Records(records) => Ok(Some(records)),
@@ -154,18 +146,4 @@ pub async fn normalize_object(deps: &Deps, key: &str) -> Result<Option<Vec<Dated
             Ok(None)
         }
     }
-}
-
-/// Webhook events use their shop's settings; feed events those of the POS shop of that id
-/// (registered as a `standard` shop), else the defaults.
-async fn shop_settings(deps: &Deps, meta: &RawMetadata) -> Result<ShopSettings, StorageError> {
-    let platform = if meta.format == FEED_PLATFORM { Some(Platform::Standard) } else { meta.format.parse().ok() };
-    let shop = match platform {
-        Some(p) => deps.shops.get(p, &meta.shop_id).await?,
-        None => None,
-    };
-    Ok(match shop {
-        Some(shop) => ShopSettings { time_zone: shop.time_zone, currency: shop.currency },
-        None => ShopSettings { time_zone: DEFAULT_TIME_ZONE, currency: "CNY".into() },
-    })
 }

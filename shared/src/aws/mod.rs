@@ -22,6 +22,18 @@ pub fn env_var(name: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// The business time zone for data of unregistered shops: `OMNILAKE_BUSINESS_TZ`, default
+/// `Asia/Shanghai`.
+pub fn business_time_zone_from_env() -> Result<chrono_tz::Tz, ConfigError> {
+    match std::env::var("OMNILAKE_BUSINESS_TZ") {
+        Err(_) => Ok(crate::canonical::time::DEFAULT_TIME_ZONE),
+        Ok(name) => crate::canonical::time::parse_time_zone(name.trim()).ok_or(ConfigError::Invalid {
+            name: "OMNILAKE_BUSINESS_TZ".into(),
+            reason: format!("`{name}` is not an IANA time zone"),
+        }),
+    }
+}
+
 /// A function's configuration is incomplete.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -11,7 +11,7 @@ use tokio::sync::RwLock;
 use super::StorageError;
 use crate::canonical::time::parse_time_zone;
 use crate::platforms::Platform;
-use crate::shop::Shop;
+use crate::shop::{Shop, ShopSettings};
 
 /// Shop settings change rarely; a warm function re-reads them after this long.
 const CACHE_TTL: Duration = Duration::from_secs(60);
@@ -57,6 +57,21 @@ impl ShopDirectory {
             };
         self.cache.write().await.insert(pk, (Instant::now(), shop.clone()));
         Ok(shop)
+    }
+
+    /// The settings of a registered shop, or the fallback for an unregistered one (or for a
+    /// sender format no shop can own).
+    pub async fn settings_or(
+        &self,
+        platform: Option<Platform>,
+        shop_id: &str,
+        fallback: &ShopSettings,
+    ) -> Result<ShopSettings, StorageError> {
+        let shop = match platform {
+            Some(p) => self.get(p, shop_id).await?,
+            None => None,
+        };
+        Ok(shop.map_or_else(|| fallback.clone(), |s| s.settings()))
     }
 
     /// Registers or replaces a shop.

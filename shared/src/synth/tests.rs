@@ -9,8 +9,9 @@ use serde_json::Value;
 use super::*;
 use crate::canonical::time::DEFAULT_TIME_ZONE;
 use crate::canonical::CanonicalRecord;
-use crate::feed::{plan_feed_file, FeedContext, FeedSource};
+use crate::feed::{plan_feed_file, FeedSource};
 use crate::platforms::{self, shopify, standard, woocommerce, youzan, Headers, ParseContext, Verified, VerifyError};
+use crate::shop::ShopSettings;
 
 const SECRET: &str = "omnilake-synth-test-secret";
 const WRONG_SECRET: &str = "not-the-shop-secret";
@@ -30,6 +31,17 @@ fn cfg(orders: usize, seed: u64) -> SynthConfig {
 
 fn tz_of(shop: &SynthShop) -> Tz {
     shop.time_zone.parse().unwrap_or(DEFAULT_TIME_ZONE)
+}
+
+/// The context `normalize-orders` would parse `d` with: its shop's settings, received at `d.at`.
+fn parse_ctx<'a>(d: &'a SynthDelivery, shop: &'a SynthShop) -> ParseContext<'a> {
+    ParseContext {
+        shop_id: &d.shop_id,
+        topic: &d.topic,
+        received_at: d.at,
+        time_zone: tz_of(shop),
+        currency: &shop.currency,
+    }
 }
 
 fn shop_of<'a>(out: &'a SynthOutput, d: &SynthDelivery) -> &'a SynthShop {
@@ -101,13 +113,7 @@ fn expected_order_versions_are_what_the_parsers_produce() {
     let mut emails: HashMap<String, BTreeSet<String>> = HashMap::new();
     for d in out.deliveries.iter().filter(|d| !d.forged) {
         let shop = shop_of(&out, d);
-        let ctx = ParseContext {
-            shop_id: &d.shop_id,
-            topic: &d.topic,
-            received_at: d.at,
-            time_zone: tz_of(shop),
-            currency: &shop.currency,
-        };
+        let ctx = parse_ctx(d, shop);
         let records = platforms::parse(d.platform, &d.body, &ctx)
             .unwrap_or_else(|e| panic!("delivery {} ({} {}) does not parse: {e}", d.seq, d.platform, d.topic));
         *per_topic.entry((d.platform, d.topic.clone())).or_default() += 1;
@@ -203,13 +209,7 @@ fn event_keys_count_unique_deliveries_and_forgeries_fail() {
             let headers = signed(d, shop, wrong, now);
             assert_eq!(platforms::verify(d.platform, &headers, &d.body, right, now), Err(VerifyError::BadSignature));
             // It names a fresh order version: what it would have created, had it been accepted.
-            let ctx = ParseContext {
-                shop_id: &d.shop_id,
-                topic: &d.topic,
-                received_at: d.at,
-                time_zone: tz_of(shop),
-                currency: &shop.currency,
-            };
+            let ctx = parse_ctx(d, shop);
             let parsed = orders_of(&platforms::parse(d.platform, &d.body, &ctx).expect("a forged body is well formed"));
             let order = d.order.as_ref().expect("a forged delivery names its order");
             assert_eq!(parsed.first(), Some(order));
@@ -288,7 +288,7 @@ fn feed_files_split_into_the_expected_events_and_bad_rows() {
         let source = FeedSource::from_key(&f.key).expect("key under incoming/");
         assert_ne!(source.shop_id, "", "{}", f.key);
         let shop = out.shops.iter().find(|s| s.shop_id == source.shop_id);
-        let ctx = FeedContext {
+        let ctx = ShopSettings {
             time_zone: shop.map(tz_of).unwrap_or(DEFAULT_TIME_ZONE),
             currency: shop.map(|s| s.currency.clone()).unwrap_or_else(|| "CNY".into()),
         };
