@@ -6,11 +6,13 @@
 
 pub mod aws;
 pub mod canonical;
+pub mod clock;
 pub mod feed;
 pub mod ingest;
 pub mod money;
 pub mod normalize;
 pub mod platforms;
+pub mod points;
 pub mod quarantine;
 pub mod raw;
 pub mod s3_event;
