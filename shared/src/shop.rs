@@ -4,6 +4,7 @@ use chrono_tz::Tz;
 
 use crate::canonical::time::DEFAULT_TIME_ZONE;
 use crate::platforms::Platform;
+use crate::points::PointsRule;
 
 /// One shop of one platform (SPEC "Platforms"). Its secret is not here: only the name of the
 /// secret in the secret store, so the table never holds key material.
@@ -19,6 +20,8 @@ pub struct Shop {
     pub location_id: String,
     /// Name of the secret (in Secrets Manager) that authenticates this shop's deliveries.
     pub secret_id: String,
+    /// How the shop's orders earn points (docs/points.md).
+    pub points_rule: PointsRule,
 }
 
 impl Shop {
@@ -32,6 +35,7 @@ impl Shop {
             country: "CN".into(),
             location_id: shop_id.to_string(),
             secret_id,
+            points_rule: PointsRule::default(),
         }
     }
 

@@ -43,7 +43,8 @@ pub struct Moto {
 impl Moto {
     pub fn start() -> anyhow::Result<Moto> {
         let mut child = Command::new(venv_python()?)
-            .arg(repo_root().join("tests/moto_wrapper.py"))
+            .arg(repo_root().join("scripts/moto_server.py"))
+            .arg("--until-stdin-closes")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -138,4 +139,32 @@ impl Drop for LocalStack {
         let _ = self.omnilake(&["local", "down"]);
         let _ = std::fs::remove_dir_all(&self.state_dir);
     }
+}
+
+/// Creates a points table shaped like the template's `PointsTable` (`pk`/`sk` strings).
+pub async fn create_points_table(client: &aws_sdk_dynamodb::Client, name: &str) -> anyhow::Result<()> {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    let attr =
+        |n: &str| AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build();
+    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build();
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk")?)
+        .attribute_definitions(attr("sk")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// A points store on a fresh table of `moto`, with a fixed test key.
+pub async fn points_store(moto: &Moto) -> anyhow::Result<omnilake::aws::points::PointsStore> {
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let table = unique_name("points");
+    create_points_table(&client, &table).await?;
+    let hasher = omnilake::points::IdentityHasher::new(&[42u8; 32]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(omnilake::aws::points::PointsStore::new(client, table, hasher, omnilake::points::PointsPolicy::default()))
 }

@@ -3,6 +3,7 @@
 //! `AWS_ENDPOINT_URL*` variables, so the same code talks to AWS and to the local stack.
 
 mod error;
+pub mod points;
 pub mod s3;
 pub mod secrets;
 pub mod shops;

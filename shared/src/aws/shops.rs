@@ -89,6 +89,7 @@ impl ShopDirectory {
             .item("country", s(&shop.country))
             .item("location_id", s(&shop.location_id))
             .item("secret_id", s(&shop.secret_id))
+            .item("points_rule", s(&serde_json::to_string(&shop.points_rule).unwrap_or_default()))
             .send()
             .await
             .map_err(|e| StorageError::from_sdk(format!("put shop {pk}"), e))?;
@@ -112,6 +113,9 @@ fn shop_from_item(platform: Platform, shop_id: &str, item: &HashMap<String, Attr
     }
     if let Some(l) = text("location_id") {
         shop.location_id = l.to_string();
+    }
+    if let Some(rule) = text("points_rule") {
+        shop.points_rule = serde_json::from_str(rule).map_err(|e| format!("points_rule: {e}"))?;
     }
     Ok(shop)
 }

@@ -28,11 +28,29 @@ pub fn order_key(order: &CanonicalOrder) -> String {
     format!("{}#{}#{}", order.platform, order.shop_id, order.order_id)
 }
 
-/// The shop's side of an order: its rule and its time zone.
+/// The shop's side of an order: its rule, its time zone (business dates and earning months)
+/// and its country (phone numbers written without `+`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShopPoints {
     pub rule: PointsRule,
     pub time_zone: Tz,
+    pub country: String,
+}
+
+impl Default for ShopPoints {
+    fn default() -> Self {
+        ShopPoints {
+            rule: PointsRule::default(),
+            time_zone: crate::canonical::time::DEFAULT_TIME_ZONE,
+            country: "CN".into(),
+        }
+    }
+}
+
+impl ShopPoints {
+    pub fn of(shop: &crate::shop::Shop) -> ShopPoints {
+        ShopPoints { rule: shop.points_rule.clone(), time_zone: shop.time_zone, country: shop.country.clone() }
+    }
 }
 
 /// The outcome of applying one order version to its member.
@@ -112,13 +130,9 @@ pub fn grant_signup_bonus(
     entries
 }
 
-/// Which of two members survives a merge: the older (ties: the smaller id).
-pub fn survivor_of<'a>(a: &'a MemberState, b: &'a MemberState) -> &'a MemberState {
-    if (a.created_at, &a.member_id) <= (b.created_at, &b.member_id) {
-        a
-    } else {
-        b
-    }
+/// Members sort by this; the first survives a merge: the older (ties: the smaller id).
+pub fn seniority(m: &MemberState) -> (DateTime<Utc>, &str) {
+    (m.created_at, &m.member_id)
 }
 
 /// Ledger entries of a merge, for each side.
