@@ -9,6 +9,7 @@ pub mod canonical;
 pub mod clock;
 pub mod feed;
 pub mod ingest;
+pub mod members_api;
 pub mod money;
 pub mod normalize;
 pub mod platforms;

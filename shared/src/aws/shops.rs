@@ -11,6 +11,7 @@ use tokio::sync::RwLock;
 use super::StorageError;
 use crate::canonical::time::parse_time_zone;
 use crate::platforms::Platform;
+use crate::points::ShopPoints;
 use crate::shop::{Shop, ShopSettings};
 
 /// Shop settings change rarely; a warm function re-reads them after this long.
@@ -72,6 +73,22 @@ impl ShopDirectory {
             None => None,
         };
         Ok(shop.map_or_else(|| fallback.clone(), |s| s.settings()))
+    }
+
+    /// The points settings for an event that came in through sender `format` (`shopify`,
+    /// `standard`, `feed`, …) for `shop_id`: the shop's rule, time zone and country when it is
+    /// registered, else the defaults with the deployment's time zone.
+    pub async fn points_settings(
+        &self,
+        format: Option<&str>,
+        shop_id: &str,
+        fallback_tz: chrono_tz::Tz,
+    ) -> Result<ShopPoints, StorageError> {
+        let shop = match format.and_then(crate::shop::settings_platform) {
+            Some(p) => self.get(p, shop_id).await?,
+            None => None,
+        };
+        Ok(shop.map_or_else(|| ShopPoints { time_zone: fallback_tz, ..ShopPoints::default() }, |s| ShopPoints::of(&s)))
     }
 
     /// Registers or replaces a shop.

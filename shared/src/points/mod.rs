@@ -6,6 +6,7 @@
 //! resolves, merges and writes transactionally is `crate::aws::points`.
 
 pub mod audit;
+pub mod events;
 pub mod identity;
 pub mod ledger;
 pub mod member;

@@ -247,3 +247,51 @@ async fn backoff(attempt: u32) {
 fn is_conflict(err: &PointsError) -> bool {
     matches!(err, PointsError::Storage(StorageError::Conflict(_)) | PointsError::Storage(StorageError::Throttled(_)))
 }
+
+/// The points settings of a deployment: `OMNILAKE_POINTS_EXPIRY_MONTHS` (default 12) and
+/// `OMNILAKE_BUSINESS_TZ` (default `Asia/Shanghai`).
+pub fn policy_from_env() -> Result<PointsPolicy, super::ConfigError> {
+    let business_tz = super::business_time_zone_from_env()?;
+    let expiry_months = match std::env::var("OMNILAKE_POINTS_EXPIRY_MONTHS") {
+        Err(_) => 12,
+        Ok(v) => {
+            v.trim().parse().ok().filter(|m| (1..=120).contains(m)).ok_or_else(|| super::ConfigError::Invalid {
+                name: "OMNILAKE_POINTS_EXPIRY_MONTHS".into(),
+                reason: format!("`{v}` is not a number of months (1–120)"),
+            })?
+        }
+    };
+    Ok(PointsPolicy { expiry_months, business_tz })
+}
+
+/// Opens the points table with the identity key fetched from Secrets Manager.
+pub async fn connect(
+    config: &aws_config::SdkConfig,
+    table: String,
+    key_secret_id: &str,
+    policy: PointsPolicy,
+) -> Result<PointsStore, PointsError> {
+    let secrets = super::secrets::SecretStore::new(aws_sdk_secretsmanager::Client::new(config));
+    let key = secrets.get(key_secret_id).await?;
+    let hasher = IdentityHasher::new(key.as_bytes())
+        .map_err(|e| PointsError::Invalid(format!("identity key secret {key_secret_id}: {e}")))?;
+    Ok(PointsStore::new(Client::new(config), table, hasher, policy))
+}
+
+/// [`connect`] with `OMNILAKE_POINTS_TABLE`, `OMNILAKE_IDENTITY_KEY_SECRET` and [`policy_from_env`].
+pub async fn connect_from_env(config: &aws_config::SdkConfig) -> Result<PointsStore, lambda_setup::SetupError> {
+    let table = super::env_var("OMNILAKE_POINTS_TABLE")?;
+    let secret = super::env_var("OMNILAKE_IDENTITY_KEY_SECRET")?;
+    Ok(connect(config, table, &secret, policy_from_env()?).await?)
+}
+
+pub mod lambda_setup {
+    /// A function could not start.
+    #[derive(Debug, thiserror::Error)]
+    pub enum SetupError {
+        #[error(transparent)]
+        Config(#[from] crate::aws::ConfigError),
+        #[error(transparent)]
+        Points(#[from] super::PointsError),
+    }
+}
