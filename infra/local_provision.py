@@ -37,6 +37,10 @@ moto 5.2.5 quirks met here (why the fix-up pass exists):
   * KMS keys created by CloudFormation keep KeyPolicy as a dict; DescribeKey then answers 500
     until the policy is put again as a JSON string (done first in the fix-up pass).
   * S3 sends an s3:TestEvent to each queue when notifications are configured.
+  * AWS::SecretsManager::Secret and AWS::Scheduler::Schedule are not CloudFormation types moto
+    knows: a Ref to the secret resolves to None inside moto (the function environments written
+    out here are resolved by this script, not by moto). The provisioner creates the secret itself
+    (random value per GenerateSecretString) before anything is resolved; schedules are AWS-only.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ import io
 import json
 import os
 import re
+import secrets
+import string
 import sys
 import time
 import zipfile
@@ -74,6 +80,12 @@ NOT_EMULATED = [
     "queues in event_source_mappings and invokes the functions",
     "S3 server access logs are configured but never delivered",
     "log group encryption with the data key (moto has no AssociateKmsKey and ignores KmsKeyId)",
+    "Secrets Manager secrets of the template (moto CloudFormation has no AWS::SecretsManager::Secret): "
+    "the provisioner creates them, GenerateSecretString with a local random value, kept while moto runs",
+    "EventBridge Scheduler schedules (listed under schedules; invoke the target by hand: POST the "
+    "input to $OMNILAKE_LAMBDA_URL/2015-03-31/functions/{binary}/invocations)",
+    "HTTP API IAM authorisation (AWS_IAM/SigV4): the local runner serves the routes unsigned; the local "
+    "stack's members-api checks a bearer token (OMNILAKE_API_TOKEN) instead",
 ]
 
 
@@ -295,6 +307,10 @@ def ensure_stack(stack: Stack, cfn: dict, replace: bool) -> str:
 # Skipped types the fix-up pass (or the local runner) takes over; any other skipped type is fatal.
 TAKEN_OVER = {"AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::ApiGatewayV2::Api",
               "AWS::ApiGatewayV2::Stage", "AWS::Lambda::Permission"}
+# Created by create_secrets() below, before verify_created.
+CREATED_HERE = {"AWS::SecretsManager::Secret"}
+# Exist only in AWS; described in stack.json (schedules) and NOT_EMULATED.
+AWS_ONLY = {"AWS::Scheduler::Schedule"}
 
 
 def verify_created(stack: Stack) -> None:
@@ -311,10 +327,11 @@ def verify_created(stack: Stack) -> None:
         "AWS::Logs::LogGroup": lambda p: next(g for g in stack.client("logs").describe_log_groups(
             logGroupNamePrefix=p)["logGroups"] if g["logGroupName"] == p),
         "AWS::Lambda::EventSourceMapping": lambda p: stack.client("lambda").get_event_source_mapping(UUID=p),
+        "AWS::SecretsManager::Secret": lambda p: stack.client("secretsmanager").get_secret_value(SecretId=p),
     }
     for lid, res in stack.template["Resources"].items():
         kind = res["Type"]
-        if kind in TAKEN_OVER:
+        if kind in TAKEN_OVER or kind in AWS_ONLY:
             continue
         if lid not in stack.physical:
             missing.append(f"{lid} ({kind}): not created by moto")
@@ -326,6 +343,65 @@ def verify_created(stack: Stack) -> None:
                 missing.append(f"{lid} ({kind}) {stack.physical[lid]}: {exc}")
     if missing:
         raise ProvisionError("resources missing after create_stack:\n  " + "\n  ".join(missing))
+
+
+def _generated_secret(lid: str, spec: dict) -> str:
+    """A value as Secrets Manager's GetRandomPassword would make it, for the options the template uses."""
+    _unknown(f"{lid}.GenerateSecretString", spec, {"PasswordLength", "ExcludePunctuation", "ExcludeCharacters",
+                                                   "ExcludeLowercase", "ExcludeUppercase", "ExcludeNumbers",
+                                                   "IncludeSpace"})
+    if "SecretStringTemplate" in spec or "GenerateStringKey" in spec:
+        raise ProvisionError(f"{lid}: JSON secret templates are not supported locally; extend local_provision.py")
+    chars = ""
+    if not spec.get("ExcludeLowercase"):
+        chars += string.ascii_lowercase
+    if not spec.get("ExcludeUppercase"):
+        chars += string.ascii_uppercase
+    if not spec.get("ExcludeNumbers"):
+        chars += string.digits
+    if not spec.get("ExcludePunctuation"):
+        chars += string.punctuation
+    if spec.get("IncludeSpace"):
+        chars += " "
+    chars = "".join(c for c in chars if c not in spec.get("ExcludeCharacters", ""))
+    length = int(spec.get("PasswordLength", 32))
+    if not chars or length < 1:
+        raise ProvisionError(f"{lid}: GenerateSecretString leaves nothing to generate from")
+    return "".join(secrets.choice(chars) for _ in range(length))
+
+
+def create_secrets(stack: Stack) -> list[str]:
+    """moto's CloudFormation skips AWS::SecretsManager::Secret: create each secret here (named
+    "{stack}-{LogicalId}", or its Name), generating its value locally; an existing secret keeps its
+    value (it is a key: replacing it would orphan what was derived from it). Registers the secret's
+    ARN as its physical id, which is what Ref returns in AWS."""
+    sm, done = stack.client("secretsmanager"), []
+    for lid in stack.of_type("AWS::SecretsManager::Secret"):
+        props = stack.props(lid)
+        _unknown(lid, props, {"Name", "Description", "KmsKeyId", "GenerateSecretString", "SecretString", "Tags"})
+        name = props.get("Name") or f"{stack.name}-{lid}"
+        try:
+            arn = sm.describe_secret(SecretId=name)["ARN"]
+            outcome = "kept"
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            value = props["SecretString"] if "SecretString" in props else \
+                _generated_secret(lid, props.get("GenerateSecretString", {}))
+            arn = sm.create_secret(Name=name, SecretString=value, Description=props.get("Description", ""),
+                                   **({"KmsKeyId": props["KmsKeyId"]} if "KmsKeyId" in props else {}),
+                                   **({"Tags": props["Tags"]} if "Tags" in props else {}))["ARN"]
+            outcome = "created"
+        current = sm.get_secret_value(SecretId=arn).get("SecretString")
+        if not current:
+            raise ProvisionError(f"{lid} ({name}): secret has no string value")
+        spec = props.get("GenerateSecretString")
+        if spec and len(current) != int(spec.get("PasswordLength", 32)):
+            raise ProvisionError(f"{lid} ({name}): value is {len(current)} characters, "
+                                 f"GenerateSecretString asks for {spec.get('PasswordLength', 32)}")
+        stack.physical[lid] = arn
+        done.append(f"{lid}: secret {name} {outcome}")
+    return done
 
 
 def _unknown(lid: str, props: dict, known: set[str]) -> None:
@@ -368,13 +444,12 @@ def local_policy(doc: dict) -> tuple[dict, str]:
     return {**doc, "Statement": kept}, (f" (dropped {dropped} TLS-only deny, moto is plain HTTP)" if dropped else "")
 
 
-def fix_up(stack: Stack) -> list[str]:
-    """Apply what moto's CloudFormation ignored, from the template; returns a log of what was done."""
+def fix_keys(stack: Stack) -> list[str]:
+    """Keys before anything else: moto's CloudFormation stores KeyPolicy as a dict and DescribeKey
+    then fails with a 500 until the policy is written again as a JSON string (and every GetAtt
+    Key.Arn, e.g. a secret's KmsKeyId, needs DescribeKey)."""
     done: list[str] = []
-    s3, sqs, kms = stack.client("s3"), stack.client("sqs"), stack.client("kms")
-
-    # Keys first: moto's CloudFormation stores KeyPolicy as a dict and DescribeKey then fails with
-    # a 500 until the policy is written again as a JSON string (and every GetAtt Key.Arn needs it).
+    kms = stack.client("kms")
     for lid in stack.of_type("AWS::KMS::Key"):
         props = stack.props(lid)
         if "KeyPolicy" in props:
@@ -383,6 +458,13 @@ def fix_up(stack: Stack) -> list[str]:
             kms.enable_key_rotation(KeyId=stack.physical[lid])
         kms.describe_key(KeyId=stack.physical[lid])
         done.append(f"{lid}: key policy, rotation")
+    return done
+
+
+def fix_up(stack: Stack) -> list[str]:
+    """Apply what moto's CloudFormation ignored, from the template; returns a log of what was done."""
+    done: list[str] = []
+    s3, sqs = stack.client("s3"), stack.client("sqs")
 
     # Queue attributes, then queue policies (S3 validates notification destinations against them).
     queue_attrs = {"VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "MaximumMessageSize",
@@ -468,6 +550,15 @@ def fix_up(stack: Stack) -> list[str]:
     ddb = stack.client("dynamodb")
     for lid in stack.of_type("AWS::DynamoDB::Table"):
         name, props = stack.physical[lid], stack.props(lid)
+        # moto's CloudFormation applies the key schema, attributes, billing mode and indexes itself;
+        # SSESpecification is accepted and ignored (NOT_EMULATED); the rest is applied below.
+        _unknown(lid, props, {"AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes",
+                              "LocalSecondaryIndexes", "SSESpecification", "PointInTimeRecoverySpecification",
+                              "TimeToLiveSpecification", "DeletionProtectionEnabled", "Tags"})
+        want_keys = sorted((k["AttributeName"], k["KeyType"]) for k in props["KeySchema"])
+        got_keys = sorted((k["AttributeName"], k["KeyType"]) for k in ddb.describe_table(TableName=name)["Table"]["KeySchema"])
+        if got_keys != want_keys:
+            raise ProvisionError(f"{lid}: key schema {got_keys} != {want_keys}")
         applied = []
         if props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
             ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
@@ -602,6 +693,18 @@ def describe(stack: Stack, sam: dict) -> dict:
                     routes.append({"method": method.upper(), "path": path, "binary": binaries[target.group(1)],
                                    "function_logical_id": target.group(1), "api": lid})
 
+    schedules = []
+    for lid in stack.of_type("AWS::Scheduler::Schedule"):
+        raw = res[lid]["Properties"]
+        target = raw["Target"]["Arn"]
+        fn = target["Fn::GetAtt"][0] if isinstance(target, dict) and "Fn::GetAtt" in target else None
+        if fn not in binaries:
+            raise ProvisionError(f"{lid}: schedule target {target} is not a function of the stack")
+        schedules.append({"logical_id": lid, "binary": binaries[fn], "function_logical_id": fn,
+                          "expression": raw["ScheduleExpression"],
+                          "timezone": stack.resolve(raw.get("ScheduleExpressionTimezone", "UTC")),
+                          "input": raw["Target"].get("Input", "{}"), "emulated": False})
+
     outputs, unresolved = {}, []
     for key, out in stack.template.get("Outputs", {}).items():
         try:
@@ -624,6 +727,8 @@ def describe(stack: Stack, sam: dict) -> dict:
         "event_source_mappings": mappings,
         "functions": functions,
         "http_routes": routes,
+        "schedules": schedules,
+        "secrets": {lid: stack.physical[lid] for lid in stack.of_type("AWS::SecretsManager::Secret")},
         "secret_prefix": secret_prefixes.pop() if secret_prefixes else None,
         "parameters": stack.params,
         "outputs": outputs,
@@ -654,8 +759,10 @@ def main(argv: list[str] | None = None) -> int:
         upload_placeholder_code(stack, cfn)
         outcome = ensure_stack(stack, cfn, args.replace)
         stack.load()
+        done = fix_keys(stack)
+        done += create_secrets(stack)
         verify_created(stack)
-        done = fix_up(stack)
+        done += fix_up(stack)
         doc = describe(stack, load_sam(args.template))
     except (ProvisionError, ClientError) as exc:
         print(f"local_provision: FAILED: {exc}", file=sys.stderr)

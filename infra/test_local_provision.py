@@ -78,6 +78,7 @@ class LocalProvisionTest(unittest.TestCase):
         cls.s3 = boto3.client("s3", endpoint_url=cls.endpoint, config=cfg)
         cls.sqs = boto3.client("sqs", endpoint_url=cls.endpoint)
         cls.ddb = boto3.client("dynamodb", endpoint_url=cls.endpoint)
+        cls.sm = boto3.client("secretsmanager", endpoint_url=cls.endpoint)
 
     @classmethod
     def tearDownClass(cls):
@@ -102,6 +103,9 @@ class LocalProvisionTest(unittest.TestCase):
         puts = {"raw/platform=shopify/shop=s1/dt=2024-05-01/x y.json": "RawEventsQueue",
                 "incoming/orders/pos-2024-05-01.csv": "FeedFilesQueue",
                 "canonical/orders/dt=2024-05-01/b1.jsonl.gz": "CanonicalOrdersQueue",
+                "canonical/member_signups/dt=2024-05-01/b1.jsonl.gz": "CanonicalOrdersQueue",
+                "canonical/orders/dt=2024-05-01/_manifest.json": None,  # suffix filter
+                "canonical/refunds/dt=2024-05-01/b1.jsonl.gz": None,
                 "quarantine/normalize/dt=2024-05-01/z.json": None,
                 "canonical/inventory/dt=2024-05-01/b1.jsonl.gz": None}
         for key in puts:
@@ -143,6 +147,38 @@ class LocalProvisionTest(unittest.TestCase):
         item = self.ddb.get_item(TableName=table, Key={"pk": {"S": "shopify#s1"}})["Item"]
         self.assertEqual(item["time_zone"]["S"], "Asia/Shanghai")
 
+    def test_points_table(self):
+        table = self.doc["tables"]["PointsTable"]
+        desc = self.ddb.describe_table(TableName=table)["Table"]
+        self.assertEqual(desc["KeySchema"], [{"AttributeName": "pk", "KeyType": "HASH"},
+                                             {"AttributeName": "sk", "KeyType": "RANGE"}])
+        self.assertIs(desc.get("DeletionProtectionEnabled"), True)
+        pitr = self.ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+        self.assertEqual(pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"], "ENABLED")
+        self.ddb.put_item(TableName=table, Item={"pk": {"S": "member#m1"}, "sk": {"S": "ledger#0001"}})
+        got = self.ddb.query(TableName=table, KeyConditionExpression="pk = :p",
+                             ExpressionAttributeValues={":p": {"S": "member#m1"}})["Items"]
+        self.assertEqual([i["sk"]["S"] for i in got], ["ledger#0001"])
+
+    def test_identity_key_secret(self):
+        arn = self.doc["secrets"]["IdentityKeySecret"]
+        self.assertEqual(self.doc["outputs"]["IdentityKeySecretArn"], arn)
+        value = self.sm.get_secret_value(SecretId=arn)["SecretString"]
+        self.assertEqual(len(value), 64)
+        self.assertTrue(value.isalnum(), "ExcludePunctuation")
+        for binary in ("unify-points", "members-api"):
+            self.assertEqual(self.doc["functions"][binary]["env"]["OMNILAKE_IDENTITY_KEY_SECRET"], arn)
+        for binary in ("ingest-webhook", "ingest-feed", "normalize-orders", "points-expiry"):
+            self.assertNotIn("OMNILAKE_IDENTITY_KEY_SECRET", self.doc["functions"][binary]["env"])
+
+    def test_aws_only_resources_are_described_not_created(self):
+        self.assertEqual(self.doc["schedules"], [{
+            "logical_id": "PointsExpirySchedule", "binary": "points-expiry",
+            "function_logical_id": "PointsExpiryFunction", "expression": "cron(15 2 * * ? *)",
+            "timezone": "Asia/Shanghai", "input": "{}", "emulated": False}])
+        self.assertIn("MembersApiUrl", self.doc["outputs_not_emulated"])
+        self.assertTrue(any("Scheduler" in n for n in self.doc["not_emulated"]))
+
     def test_bucket_settings_applied(self):
         bucket = self.doc["bucket"]
         self.assertEqual(self.s3.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled")
@@ -159,21 +195,50 @@ class LocalProvisionTest(unittest.TestCase):
     def test_document_is_resolved_from_the_template(self):
         d = self.doc
         self.assertEqual(d["secret_prefix"], "omnilake-test/shops/")
-        self.assertEqual(set(d["functions"]), {"ingest-webhook", "ingest-feed", "normalize-orders"})
-        for fn in d["functions"].values():
-            self.assertEqual(fn["env"]["OMNILAKE_BUCKET"], d["bucket"])
-            self.assertEqual(fn["env"]["OMNILAKE_SHOPS_TABLE"], d["tables"]["ShopsTable"])
-            self.assertNotIn("${", json.dumps(fn["env"]))
+        self.assertEqual(set(d["functions"]), {"ingest-webhook", "ingest-feed", "normalize-orders",
+                                               "unify-points", "members-api", "points-expiry"})
+        names = {"OMNILAKE_BUCKET": d["bucket"], "OMNILAKE_SHOPS_TABLE": d["tables"]["ShopsTable"],
+                 "OMNILAKE_POINTS_TABLE": d["tables"]["PointsTable"]}
+        for binary, fn in d["functions"].items():
+            with self.subTest(function=binary):
+                for var, value in names.items():
+                    if var in fn["env"]:
+                        self.assertEqual(fn["env"][var], value)
+                self.assertTrue(all(isinstance(v, str) and v for v in fn["env"].values()), fn["env"])
+                self.assertNotIn("${", json.dumps(fn["env"]))
+        self.assertNotIn("OMNILAKE_BUCKET", d["functions"]["members-api"]["env"])
+        self.assertEqual(d["functions"]["members-api"]["env"]["OMNILAKE_DEFAULT_COUNTRY"], "CN")
+        self.assertEqual(d["functions"]["points-expiry"]["env"]["OMNILAKE_POINTS_EXPIRY_MONTHS"], "12")
         self.assertEqual(d["functions"]["ingest-feed"]["timeout"], 300)
+        self.assertEqual(d["functions"]["points-expiry"]["timeout"], 900)
         esm = {m["binary"]: m for m in d["event_source_mappings"]}
+        self.assertEqual(set(esm), {"normalize-orders", "ingest-feed", "unify-points"})
         self.assertEqual((esm["normalize-orders"]["queue"], esm["normalize-orders"]["batch_size"],
                           esm["normalize-orders"]["max_batching_window_s"]), ("RawEventsQueue", 50, 2))
         self.assertEqual((esm["ingest-feed"]["queue"], esm["ingest-feed"]["batch_size"]), ("FeedFilesQueue", 5))
+        self.assertEqual((esm["unify-points"]["queue"], esm["unify-points"]["batch_size"]), ("CanonicalOrdersQueue", 10))
         self.assertTrue(all(m["report_batch_item_failures"] for m in esm.values()))
-        self.assertEqual(d["http_routes"], [{"method": "POST", "path": "/webhooks/{platform}/{shop_id}",
-                                             "binary": "ingest-webhook", "function_logical_id": "IngestWebhookFunction",
-                                             "api": "WebhookApi"}])
+        webhook = {"method": "POST", "path": "/webhooks/{platform}/{shop_id}", "binary": "ingest-webhook",
+                   "function_logical_id": "IngestWebhookFunction", "api": "WebhookApi"}
+        members = [{"method": m, "path": p, "binary": "members-api", "function_logical_id": "MembersApiFunction",
+                    "api": "MembersApi"} for m, p in (("GET", "/members"), ("GET", "/members/{member_id}"),
+                                                       ("GET", "/members/{member_id}/ledger"),
+                                                       ("POST", "/members/{member_id}/redemptions"))]
+        key = lambda r: (r["api"], r["path"], r["method"])  # noqa: E731
+        self.assertEqual(sorted(d["http_routes"], key=key), sorted([webhook, *members], key=key))
         self.assertTrue(d["queues"]["RawEventsQueue"]["url"].startswith(self.endpoint))
+        self.assertTrue(d["queues"]["CanonicalOrdersQueue"]["url"].startswith(self.endpoint))
+
+    def test_event_source_mappings_are_disabled_in_moto(self):
+        lam = boto3.client("lambda", endpoint_url=self.endpoint)
+        functions = {f["function_name"]: b for b, f in self.doc["functions"].items()}
+        got = {}
+        for m in lam.list_event_source_mappings()["EventSourceMappings"]:
+            binary = functions.get(m["FunctionArn"].rsplit(":", 1)[-1])
+            if binary:
+                got[binary] = m["State"]
+        self.assertEqual(set(got), {m["binary"] for m in self.doc["event_source_mappings"]})
+        self.assertTrue(all(s in ("Disabled", "Disabling") for s in got.values()), got)
 
     def test_second_run_reuses_and_changed_template_needs_replace(self):
         again = Path(self.tmp.name) / "again.json"
@@ -182,6 +247,9 @@ class LocalProvisionTest(unittest.TestCase):
         self.assertIn("reused", run.stdout)
         first, second = self.doc, json.loads(again.read_text())
         self.assertEqual((first["bucket"], first["queues"]), (second["bucket"], second["queues"]))
+        # the identity key survives a reused stack: a new key would orphan every stored identity
+        self.assertEqual(first["secrets"], second["secrets"])
+        self.assertIn("IdentityKeySecret: secret omnilake-test-IdentityKeySecret kept", run.stdout)
 
         changed = Path(self.tmp.name) / "template.yaml"
         changed.write_text(TEMPLATE.read_text().replace("Default: 365", "Default: 400"))

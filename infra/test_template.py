@@ -60,10 +60,88 @@ EXPECTED_PERMISSIONS = {
     },
 }
 
+# The points functions: DynamoDB uses the data key through its own grant, so they hold no kms:*
+# for the table (see the comment above UnifyPointsRole in the template).
+_POINTS_RW = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+              "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+EXPECTED_PERMISSIONS.update({
+    "UnifyPointsFunction": {
+        "logs:CreateLogStream": {"${UnifyPointsLogGroup.Arn}"},
+        "logs:PutLogEvents": {"${UnifyPointsLogGroup.Arn}"},
+        "sqs:ReceiveMessage": {"${CanonicalOrdersQueue.Arn}"},
+        "sqs:DeleteMessage": {"${CanonicalOrdersQueue.Arn}"},
+        "sqs:GetQueueAttributes": {"${CanonicalOrdersQueue.Arn}"},
+        "s3:GetObject": {"${DataBucket.Arn}/canonical/orders/*", "${DataBucket.Arn}/canonical/member_signups/*"},
+        **{a: {"${PointsTable.Arn}"} for a in _POINTS_RW},
+        "dynamodb:GetItem": {"${PointsTable.Arn}", "${ShopsTable.Arn}"},
+        "secretsmanager:GetSecretValue": {"${IdentityKeySecret}"},
+        "kms:Decrypt": {"${DataKey.Arn}"},
+    },
+    "MembersApiFunction": {
+        "logs:CreateLogStream": {"${MembersApiLogGroup.Arn}"},
+        "logs:PutLogEvents": {"${MembersApiLogGroup.Arn}"},
+        **{a: {"${PointsTable.Arn}"} for a in _POINTS_RW},
+        "secretsmanager:GetSecretValue": {"${IdentityKeySecret}"},
+        "kms:Decrypt": {"${DataKey.Arn}"},
+    },
+    "PointsExpiryFunction": {
+        "logs:CreateLogStream": {"${PointsExpiryLogGroup.Arn}"},
+        "logs:PutLogEvents": {"${PointsExpiryLogGroup.Arn}"},
+        **{a: {"${PointsTable.Arn}"} for a in _POINTS_RW - {"dynamodb:BatchGetItem"}},
+        "dynamodb:Scan": {"${PointsTable.Arn}"},
+        "dynamodb:GetItem": {"${PointsTable.Arn}", "${ShopsTable.Arn}"},
+        "sqs:SendMessage": {"${PointsExpiryDLQ.Arn}"},
+    },
+})
+
+# Roles that belong to no function: role -> (service that assumes it, action -> resources).
+EXPECTED_OTHER_ROLES = {
+    "PointsExpiryScheduleRole": ("scheduler.amazonaws.com", {
+        "lambda:InvokeFunction": {"${PointsExpiryFunction.Arn}"},
+        "sqs:SendMessage": {"${PointsExpiryDLQ.Arn}"},
+    }),
+}
+
+# Every kms:* statement of a function role: (actions, kms:ViaService values, SecretARN context or None).
+_S3, _DDB, _SM = ("s3.${AWS::Region}.${AWS::URLSuffix}", "dynamodb.${AWS::Region}.${AWS::URLSuffix}",
+                  "secretsmanager.${AWS::Region}.${AWS::URLSuffix}")
+_OLD_KMS = {(("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"), frozenset({_S3, _DDB}), None)}
+EXPECTED_KMS = {
+    "IngestWebhookFunction": _OLD_KMS,
+    "IngestFeedFunction": _OLD_KMS,
+    "NormalizeOrdersFunction": _OLD_KMS,
+    "UnifyPointsFunction": {(("kms:Decrypt",), frozenset({_S3}), None),
+                            (("kms:Decrypt",), frozenset({_SM}), "${IdentityKeySecret}")},
+    "MembersApiFunction": {(("kms:Decrypt",), frozenset({_SM}), "${IdentityKeySecret}")},
+    "PointsExpiryFunction": set(),
+}
+
 EXPECTED_BINARIES = {
     "IngestWebhookFunction": "ingest-webhook",
     "IngestFeedFunction": "ingest-feed",
     "NormalizeOrdersFunction": "normalize-orders",
+    "UnifyPointsFunction": "unify-points",
+    "MembersApiFunction": "members-api",
+    "PointsExpiryFunction": "points-expiry",
+}
+
+# Exact environment per function (Globals add RUST_LOG and OMNILAKE_BUSINESS_TZ to all).
+_GLOBAL_ENV = {"RUST_LOG": "info", "OMNILAKE_BUSINESS_TZ": {"Ref": "BusinessTimeZone"}}
+_BUCKET = {"OMNILAKE_BUCKET": {"Ref": "DataBucket"}}
+_SHOPS = {"OMNILAKE_SHOPS_TABLE": {"Ref": "ShopsTable"}}
+_POINTS = {"OMNILAKE_POINTS_TABLE": {"Ref": "PointsTable"},
+           "OMNILAKE_POINTS_EXPIRY_MONTHS": {"Ref": "PointsExpiryMonths"}}
+_IDENTITY = {"OMNILAKE_IDENTITY_KEY_SECRET": {"Ref": "IdentityKeySecret"},
+             "OMNILAKE_DEFAULT_COUNTRY": {"Ref": "DefaultCountry"}}
+EXPECTED_ENV = {
+    "IngestWebhookFunction": {**_GLOBAL_ENV, **_BUCKET, **_SHOPS,
+                              "OMNILAKE_SECRET_PREFIX": {"Fn::Sub": "${AWS::StackName}/shops/"},
+                              "OMNILAKE_MAX_BODY_BYTES": "1048576"},
+    "IngestFeedFunction": {**_GLOBAL_ENV, **_BUCKET, **_SHOPS},
+    "NormalizeOrdersFunction": {**_GLOBAL_ENV, **_BUCKET, **_SHOPS},
+    "UnifyPointsFunction": {**_GLOBAL_ENV, **_BUCKET, **_SHOPS, **_POINTS, **_IDENTITY},
+    "MembersApiFunction": {**_GLOBAL_ENV, **_POINTS, **_IDENTITY},
+    "PointsExpiryFunction": {**_GLOBAL_ENV, **_SHOPS, **_POINTS},
 }
 
 # Allow statements with Resource "*" that cannot be narrowed: in a key policy "*" means "this key".
@@ -73,13 +151,18 @@ ALLOWED_STAR_RESOURCES = {
 }
 
 # Queues whose consumer is not in the template yet, with the timeout + batching window planned for it.
-PLANNED_CONSUMERS = {"CanonicalOrdersQueue": {"timeout": 30, "batching_window": 5}}
+PLANNED_CONSUMERS: dict[str, dict[str, int]] = {}
 
+# (prefix, suffix or None, queue)
 EXPECTED_NOTIFICATIONS = {
-    ("raw/", "RawEventsQueue"),
-    ("incoming/", "FeedFilesQueue"),
-    ("canonical/orders/", "CanonicalOrdersQueue"),
+    ("raw/", None, "RawEventsQueue"),
+    ("incoming/", None, "FeedFilesQueue"),
+    ("canonical/orders/", ".jsonl.gz", "CanonicalOrdersQueue"),
+    ("canonical/member_signups/", ".jsonl.gz", "CanonicalOrdersQueue"),
 }
+
+MEMBERS_ROUTES = {("get", "/members"), ("get", "/members/{member_id}"), ("get", "/members/{member_id}/ledger"),
+                  ("post", "/members/{member_id}/redemptions")}
 
 
 def render(value) -> str:
@@ -165,6 +248,18 @@ class TemplateTest(unittest.TestCase):
                 yield lid, p["KeyPolicy"]
 
     # --- IAM --------------------------------------------------------------------------------
+    def role_permissions(self, role_id: str) -> dict[str, set[str]]:
+        """action -> rendered resources over every inline policy of a role (Allow only)."""
+        got: dict[str, set[str]] = {}
+        for pol in self.props(role_id).get("Policies", []):
+            for st in as_list(pol["PolicyDocument"]["Statement"]):
+                self.assertEqual(st["Effect"], "Allow")
+                self.assertNotIn("NotAction", st)
+                self.assertNotIn("NotResource", st)
+                for action in as_list(st["Action"]):
+                    got.setdefault(action, set()).update(render(x) for x in as_list(st["Resource"]))
+        return got
+
     def test_function_permissions_match_snapshot(self):
         functions = self.of_type("AWS::Lambda::Function")
         self.assertEqual(set(functions), set(EXPECTED_PERMISSIONS))
@@ -178,24 +273,44 @@ class TemplateTest(unittest.TestCase):
                     [p for p, v in extra_policies.items()
                      if role_id in [ref_target(x) for x in v["Properties"].get("Roles", [])]],
                     "permissions must live in the role's inline policy (snapshotted here)")
-                got: dict[str, set[str]] = {}
-                for pol in role.get("Policies", []):
-                    for st in as_list(pol["PolicyDocument"]["Statement"]):
-                        self.assertEqual(st["Effect"], "Allow")
-                        self.assertNotIn("NotAction", st)
-                        self.assertNotIn("NotResource", st)
-                        for action in as_list(st["Action"]):
-                            got.setdefault(action, set()).update(render(x) for x in as_list(st["Resource"]))
-                self.assertEqual(got, EXPECTED_PERMISSIONS[fn])
+                self.assertEqual(self.role_permissions(role_id), EXPECTED_PERMISSIONS[fn])
 
-    def test_data_key_use_is_limited_to_s3_and_dynamodb(self):
-        for role_id in {ref_target(r["Properties"]["Role"]) for r in self.of_type("AWS::Lambda::Function").values()}:
-            for pol in self.props(role_id)["Policies"]:
+    def test_every_role_is_snapshotted(self):
+        function_roles = {ref_target(r["Properties"]["Role"]) for r in self.of_type("AWS::Lambda::Function").values()}
+        roles = self.of_type("AWS::IAM::Role")
+        self.assertEqual(set(roles), function_roles | set(EXPECTED_OTHER_ROLES))
+        self.assertFalse(self.of_type("AWS::IAM::Policy") | self.of_type("AWS::IAM::ManagedPolicy"))
+        for role_id, (service, permissions) in EXPECTED_OTHER_ROLES.items():
+            with self.subTest(role=role_id):
+                p = self.props(role_id)
+                self.assertNotIn("ManagedPolicyArns", p)
+                (trust,) = p["AssumeRolePolicyDocument"]["Statement"]
+                self.assertEqual(trust["Principal"], {"Service": service})
+                self.assertEqual(trust["Condition"]["StringEquals"]["aws:SourceAccount"], {"Ref": "AWS::AccountId"})
+                self.assertEqual(self.role_permissions(role_id), permissions)
+        for role_id in function_roles:
+            (trust,) = self.props(role_id)["AssumeRolePolicyDocument"]["Statement"]
+            self.assertEqual(trust["Principal"], {"Service": "lambda.amazonaws.com"})
+
+    def test_data_key_use_is_limited_by_service(self):
+        """Every kms:* grant names the service it goes through (and, for the secret, the secret)."""
+        for fn, r in self.of_type("AWS::Lambda::Function").items():
+            got = set()
+            for pol in self.props(ref_target(r["Properties"]["Role"]))["Policies"]:
                 for st in as_list(pol["PolicyDocument"]["Statement"]):
-                    if any(a.startswith("kms:") for a in as_list(st["Action"])):
-                        services = {render(s) for s in st["Condition"]["StringEquals"]["kms:ViaService"]}
-                        self.assertEqual(services, {"s3.${AWS::Region}.${AWS::URLSuffix}",
-                                                    "dynamodb.${AWS::Region}.${AWS::URLSuffix}"})
+                    actions = as_list(st["Action"])
+                    if not any(a.startswith("kms:") for a in actions):
+                        continue
+                    self.assertTrue(all(a.startswith("kms:") for a in actions), "kms statements hold only kms:*")
+                    cond = st["Condition"]
+                    self.assertEqual(set(cond), {"StringEquals"})
+                    eq = cond["StringEquals"]
+                    self.assertLessEqual(set(eq), {"kms:ViaService", "kms:EncryptionContext:SecretARN"})
+                    services = frozenset(render(s) for s in as_list(eq["kms:ViaService"]))
+                    secret = render(eq["kms:EncryptionContext:SecretARN"]) if "kms:EncryptionContext:SecretARN" in eq else None
+                    got.add((tuple(sorted(actions)), services, secret))
+            with self.subTest(function=fn):
+                self.assertEqual(got, EXPECTED_KMS[fn])
 
     def test_no_star_resources_or_actions_except_listed(self):
         for owner, doc in self.policy_documents():
@@ -230,6 +345,11 @@ class TemplateTest(unittest.TestCase):
         queues = self.of_type("AWS::SQS::Queue")
         dlqs = {ref_target(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
                 for q in queues.values() if "RedrivePolicy" in q["Properties"]}
+        # DLQs of asynchronous invocations: the schedule's and the function's own
+        dlqs |= {ref_target(s["Properties"]["Target"]["DeadLetterConfig"]["Arn"])
+                 for s in self.of_type("AWS::Scheduler::Schedule").values()}
+        dlqs |= {ref_target(f["Properties"]["DeadLetterConfig"]["TargetArn"])
+                 for f in self.of_type("AWS::Lambda::Function").values() if "DeadLetterConfig" in f["Properties"]}
         for name, q in queues.items():
             p = q["Properties"]
             with self.subTest(queue=name):
@@ -246,13 +366,17 @@ class TemplateTest(unittest.TestCase):
     def test_event_source_mappings(self):
         got = {(fn, q): p for fn, q, p in self.esms()}
         self.assertEqual(set(got), {("IngestFeedFunction", "FeedFilesQueue"),
-                                    ("NormalizeOrdersFunction", "RawEventsQueue")})
+                                    ("NormalizeOrdersFunction", "RawEventsQueue"),
+                                    ("UnifyPointsFunction", "CanonicalOrdersQueue")})
         feed = got[("IngestFeedFunction", "FeedFilesQueue")]
         norm = got[("NormalizeOrdersFunction", "RawEventsQueue")]
+        unify = got[("UnifyPointsFunction", "CanonicalOrdersQueue")]
         self.assertEqual(feed["BatchSize"], 5)
         self.assertEqual((norm["BatchSize"], norm["MaximumBatchingWindowInSeconds"]), (50, 2))
-        for p in (feed, norm):
+        self.assertEqual(unify["BatchSize"], 10)
+        for p in (feed, norm, unify):
             self.assertEqual(p["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+            self.assertIn("MaximumConcurrency", p["ScalingConfig"])
         self.assertEqual(self.props("IngestFeedFunction")["Timeout"], 300)
 
     # --- bucket ------------------------------------------------------------------------------
@@ -261,14 +385,18 @@ class TemplateTest(unittest.TestCase):
         got = set()
         for qc in bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]:
             self.assertEqual(qc["Event"], "s3:ObjectCreated:*")
-            rules = qc["Filter"]["S3Key"]["Rules"]
-            prefix = [r["Value"] for r in rules if r["Name"].lower() == "prefix"]
-            got.add((prefix[0], ref_target(qc["Queue"])))
+            rules = {r["Name"].lower(): r["Value"] for r in qc["Filter"]["S3Key"]["Rules"]}
+            self.assertLessEqual(set(rules), {"prefix", "suffix"})
+            got.add((rules["prefix"], rules.get("suffix"), ref_target(qc["Queue"])))
         self.assertEqual(got, EXPECTED_NOTIFICATIONS)
+        # S3 rejects overlapping rules for the same event type: no prefix may start another.
+        prefixes = sorted(p for p, _, _ in EXPECTED_NOTIFICATIONS)
+        for a, b in zip(prefixes, prefixes[1:]):
+            self.assertFalse(b.startswith(a), f"{a} overlaps {b}")
         # S3 validates destinations on write: every queue's policy must exist before the bucket.
         policies = {ref_target(q): lid for lid, r in self.of_type("AWS::SQS::QueuePolicy").items()
                     for q in r["Properties"]["Queues"]}
-        for _, queue in EXPECTED_NOTIFICATIONS:
+        for _, _, queue in EXPECTED_NOTIFICATIONS:
             self.assertIn(policies[queue], bucket["DependsOn"])
         self.assertIn("AccessLogBucketPolicy", bucket["DependsOn"])  # log delivery grant before logging
 
@@ -310,14 +438,35 @@ class TemplateTest(unittest.TestCase):
         self.assertTrue(self.props("DataKey")["EnableKeyRotation"])
 
     # --- table, functions, names -------------------------------------------------------------
-    def test_shops_table(self):
-        p = self.props("ShopsTable")
-        self.assertEqual(p["KeySchema"], [{"AttributeName": "pk", "KeyType": "HASH"}])
-        self.assertEqual(p["BillingMode"], "PAY_PER_REQUEST")
-        self.assertTrue(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"])
-        self.assertTrue(p["SSESpecification"]["SSEEnabled"])
+    def test_tables(self):
+        keys = {"ShopsTable": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "PointsTable": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]}
+        self.assertEqual(set(self.of_type("AWS::DynamoDB::Table")), set(keys))
+        for table, key in keys.items():
+            p, r = self.props(table), self.res[table]
+            with self.subTest(table=table):
+                self.assertEqual(p["KeySchema"], key)
+                self.assertEqual({a["AttributeName"]: a["AttributeType"] for a in p["AttributeDefinitions"]},
+                                 {k["AttributeName"]: "S" for k in key})
+                self.assertEqual(p["BillingMode"], "PAY_PER_REQUEST")
+                self.assertTrue(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"])
+                self.assertEqual(p["SSESpecification"], {"SSEEnabled": True, "SSEType": "KMS",
+                                                         "KMSMasterKeyId": {"Fn::GetAtt": ["DataKey", "Arn"]}})
+                self.assertIs(p["DeletionProtectionEnabled"], True)
+                self.assertEqual((r["DeletionPolicy"], r["UpdateReplacePolicy"]), ("Retain", "Retain"))
+
+    def test_identity_key_secret_is_generated_and_kept(self):
+        r = self.res["IdentityKeySecret"]
+        p = r["Properties"]
+        self.assertEqual(r["Type"], "AWS::SecretsManager::Secret")
+        self.assertNotIn("SecretString", p, "the key must be generated, never written in the template")
+        self.assertEqual(p["GenerateSecretString"], {"PasswordLength": 64, "ExcludePunctuation": True})
+        self.assertEqual(p["KmsKeyId"], {"Fn::GetAtt": ["DataKey", "Arn"]})
+        self.assertEqual((r["DeletionPolicy"], r["UpdateReplacePolicy"]), ("Retain", "Retain"))
+        self.assertFalse(self.of_type("AWS::SecretsManager::RotationSchedule"), "rotation orphans every identity")
 
     def test_functions_build_and_environment(self):
+        self.assertEqual(set(self.of_type("AWS::Lambda::Function")), set(EXPECTED_BINARIES))
         for fn, binary in EXPECTED_BINARIES.items():
             src = self.sam["Resources"][fn]
             p = self.props(fn)
@@ -327,18 +476,66 @@ class TemplateTest(unittest.TestCase):
                 self.assertEqual(src["Properties"]["CodeUri"], "../")
                 self.assertEqual((p["Runtime"], p["Architectures"], p["Handler"]),
                                  ("provided.al2023", ["arm64"], "bootstrap"))
-                env = p["Environment"]["Variables"]
-                self.assertEqual(env["OMNILAKE_BUCKET"], {"Ref": "DataBucket"})
-                self.assertEqual(env["OMNILAKE_SHOPS_TABLE"], {"Ref": "ShopsTable"})
+                self.assertEqual(p["Environment"]["Variables"], EXPECTED_ENV[fn])
                 self.assertEqual(p["LoggingConfig"]["LogFormat"], "JSON")
-        env = self.props("IngestWebhookFunction")["Environment"]["Variables"]
-        self.assertEqual(env["OMNILAKE_SECRET_PREFIX"], {"Fn::Sub": "${AWS::StackName}/shops/"})
+                self.assertEqual(p["LoggingConfig"]["LogGroup"], {"Ref": binary.title().replace("-", "") + "LogGroup"})
+
+    def test_environment_names_only_what_the_role_may_touch(self):
+        """A function told about a resource (env var) must also be allowed to use it, and vice versa
+        a role may not reach data resources the function was never told about."""
+        data_types = {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::SecretsManager::Secret", "AWS::SQS::Queue"}
+        for fn, r in self.of_type("AWS::Lambda::Function").items():
+            env_refs = references(r["Properties"]["Environment"]["Variables"]) - set(self.cfn.get("Parameters", {}))
+            role = self.props(ref_target(r["Properties"]["Role"]))
+            role_refs = {x for x in references(role["Policies"]) if self.res[x]["Type"] in data_types}
+            consumed = {q for f, q, _ in self.esms() if f == fn}  # queues reach it as events, not by name
+            dlq = {ref_target(r["Properties"]["DeadLetterConfig"]["TargetArn"])} if "DeadLetterConfig" in r["Properties"] else set()
+            with self.subTest(function=fn):
+                self.assertLessEqual(env_refs, role_refs, "env names a resource the role cannot use")
+                self.assertEqual(role_refs - env_refs, consumed | dlq, "role reaches a resource the env never names")
 
     def test_webhook_route(self):
         body = self.props("WebhookApi")["Body"]
         self.assertEqual(list(body["paths"]), ["/webhooks/{platform}/{shop_id}"])
-        uri = body["paths"]["/webhooks/{platform}/{shop_id}"]["post"]["x-amazon-apigateway-integration"]["uri"]
-        self.assertIn("${IngestWebhookFunction.Arn}", render(uri))
+        op = body["paths"]["/webhooks/{platform}/{shop_id}"]["post"]
+        self.assertIn("${IngestWebhookFunction.Arn}", render(op["x-amazon-apigateway-integration"]["uri"]))
+        self.assertNotIn("security", op, "platforms cannot sign with SigV4; the function verifies their signatures")
+
+    def test_members_api_routes_require_iam(self):
+        body = self.props("MembersApi")["Body"]
+        routes = {(m, path) for path, ops in body["paths"].items() for m in ops}
+        self.assertEqual(routes, MEMBERS_ROUTES)
+        for path, ops in body["paths"].items():
+            for method, op in ops.items():
+                with self.subTest(route=f"{method} {path}"):
+                    self.assertEqual(op["security"], [{"AWS_IAM": []}])
+                    self.assertIn("${MembersApiFunction.Arn}", render(op["x-amazon-apigateway-integration"]["uri"]))
+        scheme = body["components"]["securitySchemes"]["AWS_IAM"]
+        self.assertEqual(scheme["x-amazon-apigateway-authtype"], "awsSigv4")
+        stages = [s["Properties"] for s in self.of_type("AWS::ApiGatewayV2::Stage").values()
+                  if ref_target(s["Properties"]["ApiId"]) == "MembersApi"]
+        self.assertEqual(len(stages), 1)
+        self.assertEqual(ref_target(stages[0]["AccessLogSettings"]["DestinationArn"]), "MembersApiAccessLogs")
+        self.assertIn("ThrottlingRateLimit", stages[0]["DefaultRouteSettings"])
+
+    def test_nightly_expiry_schedule(self):
+        (p,) = [s["Properties"] for s in self.of_type("AWS::Scheduler::Schedule").values()]
+        self.assertEqual(p["ScheduleExpression"], "cron(15 2 * * ? *)")
+        self.assertEqual(p["ScheduleExpressionTimezone"], {"Ref": "BusinessTimeZone"})
+        self.assertEqual(p["State"], "ENABLED")
+        target = p["Target"]
+        self.assertEqual(ref_target(target["Arn"]), "PointsExpiryFunction")
+        self.assertEqual(ref_target(target["RoleArn"]), "PointsExpiryScheduleRole")
+        self.assertEqual(target["Input"], "{}")
+        self.assertGreater(target["RetryPolicy"]["MaximumRetryAttempts"], 0)
+        self.assertEqual(ref_target(target["DeadLetterConfig"]["Arn"]), "PointsExpiryDLQ")
+        self.assertEqual(self.props("PointsExpiryFunction")["Timeout"], 900)
+
+    def test_outputs(self):
+        outputs = self.cfn["Outputs"]
+        self.assertEqual(outputs["PointsTableName"]["Value"], {"Ref": "PointsTable"})
+        self.assertEqual(outputs["IdentityKeySecretArn"]["Value"], {"Ref": "IdentityKeySecret"})
+        self.assertIn("${MembersApi}.execute-api.", render(outputs["MembersApiUrl"]["Value"]))
 
     def test_no_hard_coded_physical_names(self):
         name_props = {"BucketName", "TableName", "QueueName", "FunctionName", "RoleName", "LogGroupName", "Name"}

@@ -39,9 +39,23 @@ pub fn read_env_file(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
 }
 
 /// Settings for talking to a stack: process environment first, then `.omnilake/local.env`.
+/// The `Option` fields are the points pieces' settings (read by the members/audit commands).
 #[derive(Debug, Clone)]
+#[allow(dead_code)]
 pub struct StackEnv {
     vars: BTreeMap<String, String>,
+    /// `OMNILAKE_POINTS_TABLE`: members, ledgers, awards (env files older than the points
+    /// pieces lack it).
+    pub points_table: Option<String>,
+    /// `OMNILAKE_IDENTITY_KEY_SECRET`: ARN (or name) of the identity HMAC key secret.
+    pub identity_key_secret: Option<String>,
+    /// `OMNILAKE_API_URL`: members API base URL; routes are appended (`{url}/members/{id}`).
+    pub api_url: Option<String>,
+    /// `OMNILAKE_API_TOKEN`: bearer token the local members-api requires (local stack only; in
+    /// AWS the API uses IAM authorisation).
+    pub api_token: Option<String>,
+    /// `OMNILAKE_CLOCK_FILE`: the local stack's clock file (an RFC 3339 line while set).
+    pub clock_file: Option<String>,
 }
 
 impl StackEnv {
@@ -55,7 +69,15 @@ impl StackEnv {
                 vars.insert(k, v);
             }
         }
-        Ok(StackEnv { vars })
+        let opt = |name: &str| vars.get(name).filter(|v| !v.is_empty()).cloned();
+        Ok(StackEnv {
+            points_table: opt("OMNILAKE_POINTS_TABLE"),
+            identity_key_secret: opt("OMNILAKE_IDENTITY_KEY_SECRET"),
+            api_url: opt("OMNILAKE_API_URL"),
+            api_token: opt("OMNILAKE_API_TOKEN"),
+            clock_file: opt("OMNILAKE_CLOCK_FILE"),
+            vars,
+        })
     }
 
     pub fn get(&self, name: &str) -> anyhow::Result<&str> {

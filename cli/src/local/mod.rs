@@ -1,7 +1,8 @@
 //! `omnilake local up|down|wait|status`: the whole pipeline on this machine. moto server plays
 //! S3, DynamoDB, SQS and Secrets Manager; the resources come from `infra/template.yaml` itself
 //! (translated and fixed up by `infra/local_provision.py`); the functions run under
-//! `cargo lambda watch`; a poller plays the SQS event-source mappings.
+//! `cargo lambda watch`; a poller plays the SQS event-source mappings. `local clock` moves the
+//! functions' "now" (a file they read on every call) for expiry and return-window scenarios.
 
 mod poller;
 mod process;
@@ -31,11 +32,27 @@ pub enum LocalCommand {
         #[arg(long, default_value_t = 900)]
         timeout_s: u64,
     },
-    /// Show what runs and the queue depths.
+    /// Show what runs, the queue depths and the local clock.
     Status,
+    /// The functions' clock: `set` an instant, `reset` to system time.
+    Clock {
+        #[command(subcommand)]
+        command: ClockCommand,
+    },
     /// (internal) The SQS poller; `up` starts it in the background.
     #[command(hide = true)]
     Poll,
+}
+
+#[derive(Subcommand)]
+pub enum ClockCommand {
+    /// Make the functions' "now" this instant (RFC 3339, e.g. 2027-12-01T00:00:00+08:00).
+    Set {
+        /// RFC 3339 date-time with an offset.
+        at: String,
+    },
+    /// Back to system time (deletes the clock file).
+    Reset,
 }
 
 /// The background services of the running stack, in start order (`.omnilake/state.json`).
@@ -91,6 +108,7 @@ pub async fn run(command: LocalCommand) -> anyhow::Result<()> {
         LocalCommand::Down => down(),
         LocalCommand::Wait { timeout_s } => wait(Duration::from_secs(timeout_s)).await,
         LocalCommand::Status => status().await,
+        LocalCommand::Clock { command } => clock(command),
         LocalCommand::Poll => poller::run().await,
     }
 }
@@ -155,8 +173,19 @@ async fn up() -> anyhow::Result<()> {
         ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
         ("AWS_REGION", stack.region.clone()),
     ];
+    // Local stand-ins for what AWS does differently: members-api requires this bearer token (API
+    // Gateway's IAM authorisation does not exist here), and every function takes "now" from the
+    // clock file while it exists (`omnilake local clock set`).
+    let api_token = random_token();
+    let clock = clock_path()?;
+    if let Some(at) = read_clock(&clock)? {
+        eprintln!("note: the local clock is set to {at}; `omnilake local clock reset` for system time");
+    }
+    let local_only_env =
+        [("OMNILAKE_API_TOKEN", api_token.clone()), ("OMNILAKE_CLOCK_FILE", clock.display().to_string())];
     let mut function_env: Vec<(String, String)> = stack.function_env().into_iter().collect();
     function_env.extend(aws_env.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    function_env.extend(local_only_env.iter().map(|(k, v)| (k.to_string(), v.clone())));
     let functions_env_path = dir.join("functions.env");
     std::fs::write(&functions_env_path, render_env(&function_env))?;
 
@@ -185,12 +214,17 @@ async fn up() -> anyhow::Result<()> {
     let mut local_env: Vec<(String, String)> = aws_env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     local_env.push(("OMNILAKE_BUCKET".into(), stack.bucket.clone()));
     local_env.push(("OMNILAKE_TABLE_PREFIX".into(), format!("{}-", stack.stack_name)));
-    for (logical, name) in &stack.tables {
+    // ShopsTable → OMNILAKE_SHOPS_TABLE, PointsTable → OMNILAKE_POINTS_TABLE,
+    // IdentityKeySecret → OMNILAKE_IDENTITY_KEY_SECRET (its ARN, as in the functions' env).
+    for (logical, name) in stack.tables.iter().chain(&stack.secrets) {
         local_env.push((format!("OMNILAKE_{}", env_name(logical)), name.clone()));
     }
     local_env.push(("OMNILAKE_SECRET_PREFIX".into(), stack.secret_prefix.clone()));
     local_env.push(("OMNILAKE_LAMBDA_URL".into(), lambda_base.clone()));
     local_env.push(("OMNILAKE_WEBHOOK_URL".into(), format!("{lambda_base}/lambda-url/ingest-webhook")));
+    let api_url = format!("{lambda_base}/lambda-url/members-api");
+    local_env.push(("OMNILAKE_API_URL".into(), api_url.clone()));
+    local_env.extend(local_only_env.iter().map(|(k, v)| (k.to_string(), v.clone())));
     std::fs::write(dir.join("local.env"), render_env(&local_env))?;
 
     // 6. The poller playing the event-source mappings.
@@ -201,8 +235,61 @@ async fn up() -> anyhow::Result<()> {
     eprintln!("local stack up in {:.1} s", started.elapsed().as_secs_f64());
     eprintln!("  bucket      {}", stack.bucket);
     eprintln!("  webhooks    {lambda_base}/lambda-url/ingest-webhook/webhooks/{{platform}}/{{shop_id}}");
+    eprintln!("  members API {api_url}/members/{{member_id}} (Authorization: Bearer $OMNILAKE_API_TOKEN)");
     eprintln!("  settings    {}", dir.join("local.env").display());
     eprintln!("  logs        {}", dir.join("logs").display());
+    Ok(())
+}
+
+/// 32 random bytes as hex: the local members API's bearer token, new at every `up`.
+fn random_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `<state dir>/clock`, absolute: the functions run from the repo root, the CLI from anywhere.
+fn clock_path() -> anyhow::Result<PathBuf> {
+    let dir = state_dir()?;
+    let dir = if dir.is_dir() { dir.canonicalize()? } else { std::path::absolute(&dir)? };
+    Ok(dir.join("clock"))
+}
+
+/// The clock file's instant, if it is set.
+fn read_clock(path: &Path) -> anyhow::Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text.trim().to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn clock(command: ClockCommand) -> anyhow::Result<()> {
+    let path = clock_path()?;
+    match command {
+        ClockCommand::Set { at } => {
+            let instant = chrono::DateTime::parse_from_rfc3339(at.trim())
+                .with_context(|| format!("{at:?} is not an RFC 3339 date-time (e.g. 2027-12-01T00:00:00+08:00)"))?;
+            let line = instant.to_rfc3339();
+            // Written aside and renamed: a function reading the clock never sees half a line.
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, format!("{line}\n"))?;
+            std::fs::rename(&tmp, &path)?;
+            println!("local clock set to {line} ({})", path.display());
+        }
+        ClockCommand::Reset => {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+            }
+            println!("local clock reset to system time");
+        }
+    }
     Ok(())
 }
 
@@ -237,6 +324,12 @@ fn down() -> anyhow::Result<()> {
     let path = state_path()?;
     if path.exists() {
         std::fs::remove_file(path)?;
+    }
+    // A fake "now" belongs to the stack that was just stopped, not to the next one.
+    let clock = state_dir()?.join("clock");
+    if clock.exists() {
+        std::fs::remove_file(clock)?;
+        eprintln!("local clock reset to system time");
     }
     Ok(())
 }
@@ -326,6 +419,10 @@ async fn status() -> anyhow::Result<()> {
         for (queue, depth, dlq) in consumed_queue_depths(&stack, &sqs).await? {
             println!("{queue:<22} {depth} pending, {dlq} dead-lettered");
         }
+    }
+    match read_clock(&clock_path()?)? {
+        Some(at) => println!("{:<10} {at} (set; `omnilake local clock reset` for system time)", "clock"),
+        None => println!("{:<10} system time", "clock"),
     }
     Ok(())
 }

@@ -17,6 +17,9 @@ pub struct Stack {
     pub event_source_mappings: Vec<EventSourceMapping>,
     pub functions: BTreeMap<String, Function>,
     pub secret_prefix: String,
+    /// The template's own secrets (logical id → ARN), e.g. `IdentityKeySecret`.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

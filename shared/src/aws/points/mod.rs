@@ -9,6 +9,7 @@
 //! exactly one member.
 
 mod apply;
+mod audit;
 mod items;
 mod read;
 mod redeem;
