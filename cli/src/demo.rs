@@ -129,11 +129,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         env.get("OMNILAKE_BUCKET")?,
         env.get("AWS_ENDPOINT_URL")?,
     );
+    let members_ok = crate::points::demo_members(&env, &bucket).await?;
     eprintln!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
     if args.down {
         local::run(LocalCommand::Down).await?;
     }
-    anyhow::ensure!(ok, "the demo's checks failed (see above)");
+    anyhow::ensure!(ok && members_ok, "the demo's checks failed (see above)");
     Ok(())
 }
 

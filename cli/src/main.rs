@@ -5,6 +5,7 @@ mod demo;
 mod env;
 mod gen;
 mod local;
+mod points;
 mod replay;
 mod send;
 mod shop;
@@ -36,6 +37,21 @@ enum Command {
     Gen(gen::GenArgs),
     /// Up → generate → send → wait, then print what landed where.
     Demo(demo::DemoArgs),
+    /// Check the points table's invariants and every order's award.
+    Audit {
+        #[command(subcommand)]
+        command: points::AuditCommand,
+    },
+    /// Look up members and balances.
+    Members {
+        #[command(subcommand)]
+        command: points::MembersCommand,
+    },
+    /// Points jobs (the nightly settlement, run by hand).
+    Points {
+        #[command(subcommand)]
+        command: points::PointsCommand,
+    },
     /// Re-run quarantined items after a fix.
     Replay {
         #[command(subcommand)]
@@ -53,5 +69,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Gen(args) => gen::run(args),
         Command::Demo(args) => demo::run(args).await,
         Command::Replay { command } => replay::run(command).await,
+        Command::Audit { command } => points::audit(command).await,
+        Command::Members { command } => points::members(command).await,
+        Command::Points { command } => points::settle(command).await,
     }
 }

@@ -144,8 +144,9 @@ async fn up() -> anyhow::Result<()> {
 
     // 1. moto server.
     let moto_port = process::free_port()?;
-    let mut moto = Command::new(venv_bin.join("moto_server"));
-    moto.args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]);
+    // Our launcher: moto with DynamoDB transactions isolated and cheap (see the script).
+    let mut moto = Command::new(venv_bin.join("python"));
+    moto.arg(root.join("scripts/moto_server.py")).args(["--host", "127.0.0.1", "--port", &moto_port.to_string()]);
     state.start("moto", moto, Some((moto_port, Duration::from_secs(30))))?;
     let endpoint = format!("http://127.0.0.1:{moto_port}");
     eprintln!("moto server on {endpoint}");
