@@ -93,6 +93,68 @@ async fn pipeline_end_to_end() {
     refused_requests_store_nothing(&h).await;
     authentic_but_unparseable_events_are_quarantined(&h).await;
     feed_file_with_bad_rows_lands_the_good_ones(&h).await;
+    members_api_finds_the_member_and_redeems_idempotently(&h).await;
+}
+
+/// The Standard fixtures' sign-up and orders share one phone: unify-points made one member
+/// with the bonus; the members API (through `cargo lambda watch`) finds, redeems, refuses.
+async fn members_api_finds_the_member_and_redeems_idempotently(h: &Harness) {
+    h.stack.wait().expect("queues drain");
+    let api = h.stack.get("OMNILAKE_API_URL").to_string();
+    let token = h.stack.get("OMNILAKE_API_TOKEN").to_string();
+    let lookup = format!("{api}/members?phone=138%200013%208011");
+    let anonymous = h.http.get(&lookup).send().await.expect("GET");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let found = h.http.get(&lookup).bearer_auth(&token).send().await.expect("GET");
+    assert_eq!(found.status().as_u16(), 200);
+    let text = found.text().await.expect("body");
+    assert!(!text.contains("13800138011") && !text.contains("li.na"), "no plain PII: {text}");
+    let member: Value = serde_json::from_str(&text).expect("JSON");
+    let id = member["member_id"].as_str().expect("member_id").to_string();
+    assert_eq!(member["signup_bonus_received"], Value::Bool(true));
+    let available = member["available_points"].as_i64().expect("available");
+    assert!(available >= 100, "{member}");
+    assert!(member["platforms"].as_array().is_some_and(|p| p.iter().any(|p| p["platform"] == "pos")), "{member}");
+
+    let redeem = |key: &str, body: Value| {
+        h.http
+            .post(format!("{api}/members/{id}/redemptions"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let first = redeem("e2e-1", serde_json::json!({"points": 50, "reference": "e2e"})).await.expect("POST");
+    assert_eq!(first.status().as_u16(), 201);
+    let first: Value = first.json().await.expect("JSON");
+    assert_eq!(first["available_points"].as_i64(), Some(available - 50));
+    let again = redeem("e2e-1", serde_json::json!({"points": 50, "reference": "e2e"})).await.expect("POST");
+    assert_eq!(again.status().as_u16(), 201);
+    assert_eq!(again.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    assert_eq!(again.json::<Value>().await.expect("JSON"), first);
+    let other = redeem("e2e-1", serde_json::json!({"points": 51, "reference": "e2e"})).await.expect("POST");
+    assert_eq!(other.status().as_u16(), 422);
+    let too_much = redeem("e2e-2", serde_json::json!({"points": 1_000_000, "reference": "tv"})).await.expect("POST");
+    assert_eq!(too_much.status().as_u16(), 409);
+    assert_eq!(too_much.json::<Value>().await.expect("JSON")["available_points"].as_i64(), Some(available - 50));
+
+    let ledger: Value = h
+        .http
+        .get(format!("{api}/members/{id}/ledger"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    let kinds: Vec<&str> =
+        ledger["entries"].as_array().expect("entries").iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.contains(&"signup_bonus") && kinds.contains(&"redeem"), "{kinds:?}");
+
+    let audit = h.stack.omnilake(&["audit", "points"]).expect("audit runs");
+    let report = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.status.success() && report.contains("\n0 mismatches"), "{report}");
 }
 
 async fn webhooks_from_every_platform_become_canonical_records(h: &Harness) {
