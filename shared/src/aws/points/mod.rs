@@ -73,6 +73,9 @@ pub struct Usage {
     /// Capacity units × 1000 (DynamoDB reports halves and fractions).
     read_milli: AtomicU64,
     write_milli: AtomicU64,
+    /// Write units by DynamoDB's transactional pricing (2 per KB per item), for emulators that
+    /// report none for transactions (moto).
+    estimated_write_milli: AtomicU64,
     retries: AtomicU64,
 }
 
@@ -82,6 +85,7 @@ pub struct UsageFigures {
     pub requests: u64,
     pub read_capacity_units: f64,
     pub write_capacity_units: f64,
+    pub estimated_write_capacity_units: f64,
     pub retries: u64,
 }
 
@@ -91,18 +95,23 @@ impl Usage {
             requests: self.requests.load(Ordering::Relaxed),
             read_capacity_units: self.read_milli.load(Ordering::Relaxed) as f64 / 1000.0,
             write_capacity_units: self.write_milli.load(Ordering::Relaxed) as f64 / 1000.0,
+            estimated_write_capacity_units: self.estimated_write_milli.load(Ordering::Relaxed) as f64 / 1000.0,
             retries: self.retries.load(Ordering::Relaxed),
         }
     }
 
-    fn record(&self, capacities: &[aws_sdk_dynamodb::types::ConsumedCapacity]) {
+    /// Counts one request; `writes` says whether an unsplit total (all moto gives) is writes.
+    fn record(&self, capacities: &[aws_sdk_dynamodb::types::ConsumedCapacity], writes: bool) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         for c in capacities {
             let read = c.read_capacity_units().unwrap_or(0.0);
             let write = c.write_capacity_units().unwrap_or(0.0);
-            // Some emulators report only the total; count it as writes when no split is given.
-            let (read, write) =
-                if read == 0.0 && write == 0.0 { (0.0, c.capacity_units().unwrap_or(0.0)) } else { (read, write) };
+            let total = c.capacity_units().unwrap_or(0.0);
+            let (read, write) = match (read == 0.0 && write == 0.0, writes) {
+                (true, true) => (0.0, total),
+                (true, false) => (total, 0.0),
+                (false, _) => (read, write),
+            };
             self.read_milli.fetch_add((read * 1000.0).round() as u64, Ordering::Relaxed);
             self.write_milli.fetch_add((write * 1000.0).round() as u64, Ordering::Relaxed);
         }
@@ -152,7 +161,7 @@ impl PointsStore {
             .send()
             .await
             .map_err(|e| StorageError::from_sdk(format!("get item from {}", self.table), e))?;
-        self.usage.record(out.consumed_capacity().into_iter().cloned().collect::<Vec<_>>().as_slice());
+        self.usage.record(out.consumed_capacity().into_iter().cloned().collect::<Vec<_>>().as_slice(), false);
         Ok(out.item)
     }
 
@@ -175,7 +184,7 @@ impl PointsStore {
                 .send()
                 .await
                 .map_err(|e| StorageError::from_sdk(format!("batch get from {}", self.table), e))?;
-            self.usage.record(out.consumed_capacity());
+            self.usage.record(out.consumed_capacity(), false);
             if let Some(mut responses) = out.responses {
                 found.extend(responses.remove(&self.table).unwrap_or_default());
             }
@@ -196,6 +205,7 @@ impl PointsStore {
         if writes.len() > 100 {
             return Err(PointsError::Invalid(format!("{what}: {} writes exceed one transaction", writes.len())));
         }
+        let estimate: u64 = writes.iter().map(transactional_write_units).sum();
         let result = self
             .client
             .transact_write_items()
@@ -205,11 +215,12 @@ impl PointsStore {
             .await;
         match result {
             Ok(out) => {
-                self.usage.record(out.consumed_capacity());
+                self.usage.record(out.consumed_capacity(), true);
+                self.usage.estimated_write_milli.fetch_add(estimate * 1000, Ordering::Relaxed);
                 Ok(())
             }
             Err(err) => {
-                self.usage.record(&[]);
+                self.usage.record(&[], true);
                 let cancelled = err.as_service_error().and_then(|e| match e {
                     aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
                     _ => None,
@@ -236,6 +247,20 @@ impl PointsStore {
     fn count_retry(&self) {
         self.usage.retries.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// What one transactional write costs in DynamoDB: 2 write units per started KB of the item
+/// (a condition check counts as a write of its item; its size is unknown here, taken as 1 KB).
+fn transactional_write_units(write: &TransactWriteItem) -> u64 {
+    let Some(put) = write.put() else { return 2 };
+    let bytes: usize = put
+        .item()
+        .iter()
+        .map(|(name, value)| {
+            name.len() + value.as_s().map_or_else(|_| value.as_n().map_or(8, |n| n.len()), |s| s.len())
+        })
+        .sum();
+    2 * bytes.div_ceil(1024).max(1) as u64
 }
 
 /// Full-jitter exponential backoff: 5 ms × 2^attempt, capped at 400 ms.

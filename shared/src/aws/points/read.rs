@@ -157,7 +157,7 @@ impl PointsStore {
             query = query.exclusive_start_key("pk", s(pk.clone())).exclusive_start_key("sk", s(sk));
         }
         let out = query.send().await.map_err(|e| StorageError::from_sdk(format!("query ledger of {member_id}"), e))?;
-        self.usage.record(out.consumed_capacity().into_iter().cloned().collect::<Vec<_>>().as_slice());
+        self.usage.record(out.consumed_capacity().into_iter().cloned().collect::<Vec<_>>().as_slice(), false);
         let entries = out.items().iter().map(ledger_from_item).collect::<Result<Vec<_>, _>>()?;
         let next_cursor = out
             .last_evaluated_key()
@@ -212,7 +212,7 @@ impl PointsStore {
                 .send()
                 .await
                 .map_err(|e| StorageError::from_sdk(format!("scan {}", self.table), e))?;
-            self.usage.record(out.consumed_capacity().into_iter().cloned().collect::<Vec<_>>().as_slice());
+            self.usage.record(out.consumed_capacity().into_iter().cloned().collect::<Vec<_>>().as_slice(), false);
             out_items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
