@@ -7,7 +7,7 @@ stdin closes (a test binary's moto dies with the test process, even if that is k
 Three adjustments to moto 5.x, all about DynamoDB, whose TransactWriteItems the points engine
 uses for every change (member + ledger + award in one transaction):
 
-1. Requests are handled one at a time. moto checks a transaction's conditions and applies its
+1. DynamoDB requests are handled one at a time. moto checks a transaction's conditions and applies its
    writes without a lock, and rolls a failed transaction back by restoring a snapshot of the
    whole table, so two concurrent requests could interleave or a rollback could erase another
    request's committed write. Real DynamoDB serialises conflicting transactions; a global lock
@@ -100,13 +100,17 @@ def _forget_dynamodb_instances():
         model.instances_tracked.clear()
 
 
-class _OneRequestAtATime:
+class _OneDynamoDBRequestAtATime:
     def __init__(self, app):
         self.app = app
         self.lock = threading.Lock()
         self.requests = 0
 
     def __call__(self, environ, start_response):
+        # Only DynamoDB needs isolation; SQS long polls hold their request for up to 20 s and
+        # must not block everything else.
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self.app(environ, start_response)
         with self.lock:
             # moto answers with complete bodies, so the response is built inside the lock.
             answer = list(self.app(environ, start_response))
@@ -123,7 +127,7 @@ def main():
     parser.add_argument("--until-stdin-closes", action="store_true")
     args = parser.parse_args()
 
-    app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+    app = _OneDynamoDBRequestAtATime(DomainDispatcherApplication(create_backend_app))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     print(server.server_port, flush=True)
     if args.until_stdin_closes:
