@@ -53,7 +53,12 @@ const MAX_LEDGER_PAGE: i32 = 500;
 /// Reads the route from the method, the path (anything before `/members` is ignored: the
 /// API stage or a local Lambda URL prefix) and the query pairs (already percent-decoded).
 pub fn route(method: &str, path: &str, query: &[(String, String)]) -> Result<Route, ApiError> {
-    let Some(at) = path.find("/members") else {
+    // The `/members` segment itself, not a prefix like `/members-api`.
+    let at = path.match_indices("/members").map(|(i, _)| i).find(|&i| {
+        let rest = &path[i + "/members".len()..];
+        rest.is_empty() || rest.starts_with('/')
+    });
+    let Some(at) = at else {
         return Err(ApiError::new(404, "no such route"));
     };
     let segments: Vec<&str> = path[at..].trim_end_matches('/').split('/').skip(1).collect();
