@@ -45,12 +45,6 @@ pub enum SignupOutcome {
 /// Identities as read: identity key → the member it points to (absent: unclaimed).
 type Links = BTreeMap<String, String>;
 
-/// The live members an event's identities reach, oldest first, and what each identity points to.
-struct Resolved {
-    links: Links,
-    live: Vec<Versioned>,
-}
-
 /// One member's write in a transaction.
 pub(super) struct MemberWrite {
     pub before: Versioned,
@@ -82,11 +76,8 @@ impl PointsStore {
             if award.as_ref().is_some_and(|a| a.version >= order.version) {
                 return Ok(ApplyOutcome::Stale);
             }
-            let mut reached: BTreeSet<String> = links.values().cloned().collect();
-            reached.extend(award.as_ref().map(|a| a.member_id.clone()));
-            let resolved = Resolved { live: self.load_live(reached).await?, links };
-            let (mut survivor, absorbed, created) = start_plan(resolved.live, now);
-            let mut writes = merge_all(&mut survivor, absorbed, self, now);
+            let award_member = award.as_ref().map(|a| a.member_id.clone());
+            let (mut survivor, mut writes, created) = self.resolve_and_merge(&links, award_member, now).await?;
             let Some(plan) = apply_order_version(&mut survivor.after, order, award.as_ref(), shop, &self.policy, now)
             else {
                 return Ok(ApplyOutcome::Stale);
@@ -97,7 +88,7 @@ impl PointsStore {
             writes.insert(0, survivor);
 
             let mut tx = member_writes(self, &writes);
-            tx.extend(link_writes(self, &identities, &resolved.links, &member_id));
+            tx.extend(link_writes(self, &identities, &links, &member_id));
             tx.push(award_write(self, &okey, &plan.award, award.as_ref()));
             match self.transact(tx, &format!("apply order {okey} v{}", order.version)).await {
                 Ok(()) => return Ok(ApplyOutcome::Applied { member_id, delta: plan.delta, created, merged }),
@@ -127,10 +118,7 @@ impl PointsStore {
                 backoff(attempt).await;
             }
             let (links, _) = self.read_links(&identities, None).await?;
-            let reached: BTreeSet<String> = links.values().cloned().collect();
-            let resolved = Resolved { live: self.load_live(reached).await?, links };
-            let (mut survivor, absorbed, created) = start_plan(resolved.live, now);
-            let mut writes = merge_all(&mut survivor, absorbed, self, now);
+            let (mut survivor, mut writes, created) = self.resolve_and_merge(&links, None, now).await?;
             let had_bonus = survivor.after.signup_bonus.is_some();
             let entries = grant_signup_bonus(
                 &mut survivor.after,
@@ -146,7 +134,7 @@ impl PointsStore {
             let merged: Vec<String> = writes.iter().map(|w| w.before.state.member_id.clone()).collect();
             writes.insert(0, survivor);
 
-            let links = link_writes(self, &identities, &resolved.links, &member_id);
+            let links = link_writes(self, &identities, &links, &member_id);
             let unchanged = writes.len() == 1 && writes[0].after == writes[0].before.state && links.is_empty();
             if unchanged {
                 return Ok(SignupOutcome::Applied { member_id, bonus: 0, created: false, merged });
@@ -160,6 +148,22 @@ impl PointsStore {
             }
         }
         Err(PointsError::Contended("a sign-up's member".into()))
+    }
+
+    /// The live members the identities (and an earlier award's member) reach, merged into the
+    /// oldest, or a new member when none: the survivor's write, the absorbed members' writes,
+    /// and whether the survivor is new. Shared by orders and sign-ups.
+    async fn resolve_and_merge(
+        &self,
+        links: &Links,
+        award_member: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(MemberWrite, Vec<MemberWrite>, bool), PointsError> {
+        let mut reached: BTreeSet<String> = links.values().cloned().collect();
+        reached.extend(award_member);
+        let (mut survivor, absorbed, created) = start_plan(self.load_live(reached).await?, now);
+        let writes = merge_all(&mut survivor, absorbed, self, now);
+        Ok((survivor, writes, created))
     }
 
     /// One consistent batch read of the identities (and the award, for orders).
