@@ -41,6 +41,12 @@ moto 5.2.5 quirks met here (why the fix-up pass exists):
     knows: a Ref to the secret resolves to None inside moto (the function environments written
     out here are resolved by this script, not by moto). The provisioner creates the secret itself
     (random value per GenerateSecretString) before anything is resolved; schedules are AWS-only.
+  * AWS::Glue::Database and AWS::Glue::Table are not CloudFormation types moto knows either, but its
+    Glue API is: the provisioner creates the catalog itself (create_glue_catalog) and reads it back.
+  * AWS::StepFunctions::StateMachine is created with only its name and role: Definition (the object
+    form; moto reads DefinitionString alone), DefinitionSubstitutions, LoggingConfiguration and
+    TracingConfiguration are ignored, so the fix-up pass writes them with UpdateStateMachine. moto
+    does not run executions (no Lambda invocation, no Distributed Map).
 """
 
 from __future__ import annotations
@@ -86,6 +92,10 @@ NOT_EMULATED = [
     "input to $OMNILAKE_LAMBDA_URL/2015-03-31/functions/{binary}/invocations)",
     "HTTP API IAM authorisation (AWS_IAM/SigV4): the local runner serves the routes unsigned; the local "
     "stack's members-api checks a bearer token (OMNILAKE_API_TOKEN) instead",
+    "Step Functions executions: the state machines exist in moto with their definitions (listed under "
+    "state_machines) but never run; invoke each task's function by hand with the task's event instead",
+    "Athena: the Glue catalog (database, tables, partition projection) is created in moto, which does not "
+    "query it; read the Parquet files under rollups/ and curated/ with DuckDB or Polars",
 ]
 
 
@@ -182,6 +192,8 @@ class Stack:
             ("AWS::IAM::Role", "Arn"): lambda: self.client("iam").get_role(RoleName=phys)["Role"]["Arn"],
             ("AWS::Lambda::Function", "Arn"): lambda: self.client("lambda").get_function_configuration(
                 FunctionName=phys)["FunctionArn"],
+            ("AWS::StepFunctions::StateMachine", "Arn"): lambda: phys,
+            ("AWS::StepFunctions::StateMachine", "Name"): lambda: phys.rsplit(":", 1)[-1],
         }
         if (kind, attr) not in getters:
             raise ProvisionError(f"GetAtt {logical_id}.{attr} ({kind}) is not supported by the resolver")
@@ -308,7 +320,7 @@ def ensure_stack(stack: Stack, cfn: dict, replace: bool) -> str:
 TAKEN_OVER = {"AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::ApiGatewayV2::Api",
               "AWS::ApiGatewayV2::Stage", "AWS::Lambda::Permission"}
 # Created by create_secrets() below, before verify_created.
-CREATED_HERE = {"AWS::SecretsManager::Secret"}
+CREATED_HERE = {"AWS::SecretsManager::Secret", "AWS::Glue::Database", "AWS::Glue::Table"}
 # Exist only in AWS; described in stack.json (schedules) and NOT_EMULATED.
 AWS_ONLY = {"AWS::Scheduler::Schedule"}
 
@@ -328,6 +340,9 @@ def verify_created(stack: Stack) -> None:
             logGroupNamePrefix=p)["logGroups"] if g["logGroupName"] == p),
         "AWS::Lambda::EventSourceMapping": lambda p: stack.client("lambda").get_event_source_mapping(UUID=p),
         "AWS::SecretsManager::Secret": lambda p: stack.client("secretsmanager").get_secret_value(SecretId=p),
+        "AWS::StepFunctions::StateMachine": lambda p: stack.client("stepfunctions").describe_state_machine(
+            stateMachineArn=p),
+        "AWS::Glue::Database": lambda p: stack.client("glue").get_database(Name=p),
     }
     for lid, res in stack.template["Resources"].items():
         kind = res["Type"]
@@ -336,9 +351,13 @@ def verify_created(stack: Stack) -> None:
         if lid not in stack.physical:
             missing.append(f"{lid} ({kind}): not created by moto")
             continue
-        if kind in checks:
+        check = checks.get(kind)
+        if kind == "AWS::Glue::Table":  # Ref is the table's name; its database is in the template
+            def check(p, lid=lid):
+                return stack.client("glue").get_table(DatabaseName=stack.props(lid)["DatabaseName"], Name=p)
+        if check:
             try:
-                checks[kind](stack.physical[lid])
+                check(stack.physical[lid])
             except (ClientError, StopIteration) as exc:
                 missing.append(f"{lid} ({kind}) {stack.physical[lid]}: {exc}")
     if missing:
@@ -402,6 +421,84 @@ def create_secrets(stack: Stack) -> list[str]:
         stack.physical[lid] = arn
         done.append(f"{lid}: secret {name} {outcome}")
     return done
+
+
+_GLUE_TABLE_INPUT = {"Name", "Description", "TableType", "Parameters", "PartitionKeys", "StorageDescriptor",
+                     "Owner", "Retention"}
+_GLUE_STORAGE = {"Columns", "Location", "InputFormat", "OutputFormat", "SerdeInfo", "Compressed",
+                 "NumberOfBuckets", "BucketColumns", "SortColumns", "Parameters", "StoredAsSubDirectories"}
+
+
+def create_glue_catalog(stack: Stack) -> list[str]:
+    """moto's CloudFormation has no AWS::Glue::*, but moto's Glue API works: create each database
+    and table here (a table that exists, on a reused stack, is updated to the template), read it
+    back, and register what Ref gives in AWS (the database's and the table's name) as physical id."""
+    glue, done = stack.client("glue"), []
+    for lid in stack.of_type("AWS::Glue::Database"):
+        props = stack.props(lid)
+        _unknown(lid, props, {"CatalogId", "DatabaseInput"})
+        db_input = props["DatabaseInput"]
+        _unknown(f"{lid}.DatabaseInput", db_input, {"Name", "Description", "LocationUri", "Parameters"})
+        if "Name" not in db_input:
+            raise ProvisionError(f"{lid}: a database without DatabaseInput.Name is not supported locally")
+        try:
+            glue.get_database(Name=db_input["Name"])
+            glue.update_database(Name=db_input["Name"], DatabaseInput=db_input)
+            outcome = "updated"
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "EntityNotFoundException":
+                raise
+            glue.create_database(DatabaseInput=db_input)
+            outcome = "created"
+        stack.physical[lid] = db_input["Name"]
+        done.append(f"{lid}: Glue database {db_input['Name']} {outcome}")
+    for lid in stack.of_type("AWS::Glue::Table"):
+        props = stack.props(lid)
+        _unknown(lid, props, {"CatalogId", "DatabaseName", "TableInput"})
+        db, table = props["DatabaseName"], props["TableInput"]
+        _unknown(f"{lid}.TableInput", table, _GLUE_TABLE_INPUT)
+        _unknown(f"{lid}.TableInput.StorageDescriptor", table.get("StorageDescriptor", {}), _GLUE_STORAGE)
+        try:
+            glue.get_table(DatabaseName=db, Name=table["Name"])
+            glue.update_table(DatabaseName=db, TableInput=table)
+            outcome = "updated"
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "EntityNotFoundException":
+                raise
+            glue.create_table(DatabaseName=db, TableInput=table)
+            outcome = "created"
+        got = glue.get_table(DatabaseName=db, Name=table["Name"])["Table"]
+        for key in ("TableType", "Parameters", "PartitionKeys"):
+            if got.get(key) != table.get(key):
+                raise ProvisionError(f"{lid}: Glue table {key} is {got.get(key)!r}, want {table.get(key)!r}")
+        for key, want in table.get("StorageDescriptor", {}).items():
+            if got["StorageDescriptor"].get(key) != want:
+                raise ProvisionError(f"{lid}: Glue table StorageDescriptor.{key} is "
+                                     f"{got['StorageDescriptor'].get(key)!r}, want {want!r}")
+        stack.physical[lid] = table["Name"]
+        done.append(f"{lid}: Glue table {db}.{table['Name']} {outcome} ({len(table['StorageDescriptor']['Columns'])} "
+                    f"columns, {table['StorageDescriptor']['Location']})")
+    return done
+
+
+def state_machine_definition(lid: str, props: dict) -> str:
+    """The definition as Step Functions receives it: Definition (object) or DefinitionString, with
+    DefinitionSubstitutions applied (every ${name} must have one, as CloudFormation requires)."""
+    if "Definition" in props:
+        text = json.dumps(props["Definition"])
+    elif "DefinitionString" in props:
+        text = props["DefinitionString"]
+    else:
+        raise ProvisionError(f"{lid}: only Definition or DefinitionString is supported locally")
+    subs = props.get("DefinitionSubstitutions", {})
+
+    def one(match: re.Match) -> str:
+        if match.group(1) not in subs:
+            raise ProvisionError(f"{lid}: ${{{match.group(1)}}} has no DefinitionSubstitutions entry")
+        return str(subs[match.group(1)])
+    text = re.sub(r"\$\{([^}]+)\}", one, text)
+    json.loads(text)  # still JSON after substitution
+    return text
 
 
 def _unknown(lid: str, props: dict, known: set[str]) -> None:
@@ -582,6 +679,34 @@ def fix_up(stack: Stack) -> list[str]:
             applied.append("deletion protection")
         done.append(f"{lid}: {', '.join(applied) or 'nothing to fix'}")
 
+    # State machines: moto's CloudFormation kept only the name and role (see the quirks above).
+    sfn = stack.client("stepfunctions")
+    for lid in stack.of_type("AWS::StepFunctions::StateMachine"):
+        props, arn = stack.props(lid), stack.physical[lid]
+        _unknown(lid, props, {"Definition", "DefinitionString", "DefinitionSubstitutions", "RoleArn",
+                              "LoggingConfiguration", "TracingConfiguration", "StateMachineType", "Tags"})
+        definition = state_machine_definition(lid, props)
+        update: dict[str, Any] = {"stateMachineArn": arn, "definition": definition, "roleArn": props["RoleArn"]}
+        if "LoggingConfiguration" in props:
+            lc = props["LoggingConfiguration"]
+            _unknown(f"{lid}.LoggingConfiguration", lc, {"Level", "IncludeExecutionData", "Destinations"})
+            update["loggingConfiguration"] = {
+                "level": lc.get("Level", "OFF"), "includeExecutionData": bool(lc.get("IncludeExecutionData", False)),
+                "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": d["CloudWatchLogsLogGroup"]["LogGroupArn"]}}
+                                 for d in lc.get("Destinations", [])]}
+        if "TracingConfiguration" in props:
+            update["tracingConfiguration"] = {"enabled": bool(props["TracingConfiguration"].get("Enabled", False))}
+        sfn.update_state_machine(**update)
+        got = sfn.describe_state_machine(stateMachineArn=arn)
+        problems = [k for k in ("loggingConfiguration", "tracingConfiguration", "roleArn") if k in update and got.get(k) != update[k]]
+        if json.loads(got["definition"]) != json.loads(definition):
+            problems.append("definition")
+        if got["type"] != props.get("StateMachineType", "STANDARD"):
+            problems.append(f"type {got['type']}")
+        if problems:
+            raise ProvisionError(f"{lid}: not applied: {problems}")
+        done.append(f"{lid}: definition, logging, tracing")
+
     logs = stack.client("logs")
     for lid in stack.of_type("AWS::Logs::LogGroup"):
         props = stack.props(lid)
@@ -639,17 +764,31 @@ def describe(stack: Stack, sam: dict) -> dict:
     if not all(binaries.values()):
         raise ProvisionError(f"functions without Metadata.BuildProperties.Binary: {binaries}")
 
-    functions = {}
+    entries = []
     for lid, binary in binaries.items():
         p = stack.props(lid)
-        functions[binary] = {
+        entries.append((binary, {
             "logical_id": lid,
             "function_name": stack.physical[lid],
             "timeout": int(p.get("Timeout", 3)),
             "memory_size": int(p.get("MemorySize", 128)),
             "env": p.get("Environment", {}).get("Variables", {}),
             "log_group": p.get("LoggingConfig", {}).get("LogGroup"),
-        }
+        }))
+    # One binary may be deployed as several functions (nightly-rollup and its Distributed Map
+    # workers). Locally one `cargo lambda watch` binary serves them all, with the largest
+    # environment, which must contain each other's; the others are listed under also_deployed_as.
+    functions: dict[str, dict] = {}
+    for binary, entry in sorted(entries, key=lambda e: -len(e[1]["env"])):
+        if binary not in functions:
+            functions[binary] = entry
+            continue
+        first = functions[binary]
+        differs = sorted(k for k, v in entry["env"].items() if first["env"].get(k) != v)
+        if differs:
+            raise ProvisionError(f"{entry['logical_id']} and {first['logical_id']} run the same binary {binary} "
+                                 f"but disagree on {differs}")
+        first.setdefault("also_deployed_as", []).append({k: v for k, v in entry.items() if k != "env"})
 
     queues = {}
     for lid in stack.of_type("AWS::SQS::Queue"):
@@ -705,6 +844,33 @@ def describe(stack: Stack, sam: dict) -> dict:
                           "timezone": stack.resolve(raw.get("ScheduleExpressionTimezone", "UTC")),
                           "input": raw["Target"].get("Input", "{}"), "emulated": False})
 
+    arn_to_binary = {stack.get_att(lid, "Arn"): binary for lid, binary in binaries.items()}
+    state_machines = {}
+    for lid in stack.of_type("AWS::StepFunctions::StateMachine"):
+        definition = json.loads(state_machine_definition(lid, stack.props(lid)))
+        tasks = {}
+
+        def walk(states: dict, item: dict | None) -> None:
+            for name, state in states.items():
+                if state.get("Type") == "Task" and state.get("Resource") in arn_to_binary:
+                    # the event (JSONPaths unresolved): the task's Parameters, else its input, which
+                    # inside a Map is the enclosing Map's ItemSelector
+                    tasks[name] = {"binary": arn_to_binary[state["Resource"]],
+                                   "parameters": state.get("Parameters", item)}
+                for sub in [state.get("ItemProcessor"), state.get("Iterator")]:
+                    if sub:
+                        walk(sub["States"], state.get("ItemSelector", state.get("Parameters")))
+                for branch in state.get("Branches", []):
+                    walk(branch["States"], None)
+        walk(definition["States"], None)
+        state_machines[lid] = {"arn": stack.physical[lid], "start_at": definition["StartAt"], "tasks": tasks,
+                               "emulated": False}
+
+    glue: dict[str, dict[str, str]] = {}
+    for lid in stack.of_type("AWS::Glue::Table"):
+        p = stack.props(lid)
+        glue.setdefault(p["DatabaseName"], {})[p["TableInput"]["Name"]] = p["TableInput"]["StorageDescriptor"]["Location"]
+
     outputs, unresolved = {}, []
     for key, out in stack.template.get("Outputs", {}).items():
         try:
@@ -728,6 +894,8 @@ def describe(stack: Stack, sam: dict) -> dict:
         "functions": functions,
         "http_routes": routes,
         "schedules": schedules,
+        "state_machines": state_machines,
+        "glue": glue,
         "secrets": {lid: stack.physical[lid] for lid in stack.of_type("AWS::SecretsManager::Secret")},
         "secret_prefix": secret_prefixes.pop() if secret_prefixes else None,
         "parameters": stack.params,
@@ -761,6 +929,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.load()
         done = fix_keys(stack)
         done += create_secrets(stack)
+        done += create_glue_catalog(stack)
         verify_created(stack)
         done += fix_up(stack)
         doc = describe(stack, load_sam(args.template))

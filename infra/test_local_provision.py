@@ -175,6 +175,9 @@ class LocalProvisionTest(unittest.TestCase):
         self.assertEqual(self.doc["schedules"], [{
             "logical_id": "PointsExpirySchedule", "binary": "points-expiry",
             "function_logical_id": "PointsExpiryFunction", "expression": "cron(15 2 * * ? *)",
+            "timezone": "Asia/Shanghai", "input": "{}", "emulated": False}, {
+            "logical_id": "NightlyRollupSchedule", "binary": "nightly-rollup",
+            "function_logical_id": "NightlyRollupFunction", "expression": "cron(30 2 * * ? *)",
             "timezone": "Asia/Shanghai", "input": "{}", "emulated": False}])
         self.assertIn("MembersApiUrl", self.doc["outputs_not_emulated"])
         self.assertTrue(any("Scheduler" in n for n in self.doc["not_emulated"]))
@@ -196,7 +199,14 @@ class LocalProvisionTest(unittest.TestCase):
         d = self.doc
         self.assertEqual(d["secret_prefix"], "omnilake-test/shops/")
         self.assertEqual(set(d["functions"]), {"ingest-webhook", "ingest-feed", "normalize-orders",
-                                               "unify-points", "members-api", "points-expiry"})
+                                               "unify-points", "members-api", "points-expiry", "nightly-rollup"})
+        # one binary, two functions: the local binary gets the fuller environment (the workers' is a subset)
+        rollup = d["functions"]["nightly-rollup"]
+        self.assertEqual(rollup["logical_id"], "NightlyRollupFunction")
+        self.assertEqual([f["logical_id"] for f in rollup["also_deployed_as"]], ["NightlyRollupMapFunction"])
+        self.assertEqual((rollup["timeout"], rollup["memory_size"]), (900, 3008))
+        self.assertEqual(set(rollup["env"]) - {"RUST_LOG"}, {"OMNILAKE_BUCKET", "OMNILAKE_SHOPS_TABLE",
+                                                            "OMNILAKE_POINTS_TABLE", "OMNILAKE_BUSINESS_TZ"})
         names = {"OMNILAKE_BUCKET": d["bucket"], "OMNILAKE_SHOPS_TABLE": d["tables"]["ShopsTable"],
                  "OMNILAKE_POINTS_TABLE": d["tables"]["PointsTable"]}
         for binary, fn in d["functions"].items():
@@ -229,6 +239,53 @@ class LocalProvisionTest(unittest.TestCase):
         self.assertTrue(d["queues"]["RawEventsQueue"]["url"].startswith(self.endpoint))
         self.assertTrue(d["queues"]["CanonicalOrdersQueue"]["url"].startswith(self.endpoint))
 
+    def test_state_machine_definition_applied(self):
+        sfn = boto3.client("stepfunctions", endpoint_url=self.endpoint)
+        sm = self.doc["state_machines"]["NightlyRollupStateMachine"]
+        self.assertEqual(self.doc["outputs"]["NightlyRollupStateMachineArn"], sm["arn"])
+        desc = sfn.describe_state_machine(stateMachineArn=sm["arn"])
+        definition = json.loads(desc["definition"])
+        lam = boto3.client("lambda", endpoint_url=self.endpoint)
+        arn = {b["logical_id"]: lam.get_function_configuration(FunctionName=b["function_name"])["FunctionArn"]
+               for f in self.doc["functions"].values() for b in [f, *f.get("also_deployed_as", [])]}
+        states = definition["States"]
+        self.assertEqual(states["Plan"]["Resource"], arn["NightlyRollupFunction"])
+        self.assertEqual(states["MapChunks"]["ItemProcessor"]["States"]["MapChunk"]["Resource"],
+                         arn["NightlyRollupMapFunction"])
+        self.assertNotIn("${", desc["definition"])
+        self.assertEqual(desc["loggingConfiguration"]["level"], "ALL")
+        self.assertTrue(desc["loggingConfiguration"]["destinations"][0]["cloudWatchLogsLogGroup"]["logGroupArn"])
+        self.assertEqual(desc["tracingConfiguration"], {"enabled": True})
+        # the events each task sends (JSONPaths unresolved), for invoking the binary by hand locally
+        self.assertEqual(sm["tasks"], {
+            "Plan": {"binary": "nightly-rollup", "parameters": {"mode": "plan", "date.$": "$.date"}},
+            "Single": {"binary": "nightly-rollup", "parameters": {"date.$": "$.date"}},
+            "MapChunk": {"binary": "nightly-rollup",
+                         "parameters": {"mode": "map", "date.$": "$.date", "chunk.$": "$$.Map.Item.Value"}},
+            "Reduce": {"binary": "nightly-rollup", "parameters": {"mode": "reduce", "date.$": "$.date"}}})
+
+    def test_glue_catalog(self):
+        glue = boto3.client("glue", endpoint_url=self.endpoint)
+        db = self.doc["outputs"]["GlueDatabaseName"]
+        self.assertEqual(db, "omnilake")
+        tables = {t["Name"]: t for t in glue.get_tables(DatabaseName=db)["TableList"]}
+        zones = {"order_lines": "curated"}
+        self.assertEqual(set(tables), {"sales_daily", "inventory_daily", "shop_daily", "customers_daily",
+                                       "orders_hourly", "service_demand_daily", "member_value", "order_lines"})
+        bucket = self.doc["bucket"]
+        for name, table in tables.items():
+            with self.subTest(table=name):
+                location = f"s3://{bucket}/{zones.get(name, 'rollups')}/{name}/"
+                self.assertEqual(table["StorageDescriptor"]["Location"], location)
+                self.assertEqual(self.doc["glue"][db][name], location)
+                self.assertEqual(table["PartitionKeys"], [{"Name": "dt", "Type": "string"}])
+                params = table["Parameters"]
+                self.assertEqual(params["projection.enabled"], "true")
+                self.assertEqual(params["storage.location.template"], location + "dt=${dt}/")
+        self.assertEqual([(c["Name"], c["Type"]) for c in tables["orders_hourly"]["StorageDescriptor"]["Columns"]],
+                         [("platform", "string"), ("shop_id", "string"), ("hour", "int"), ("orders", "bigint"),
+                          ("net_sales", "decimal(18,2)")])
+
     def test_event_source_mappings_are_disabled_in_moto(self):
         lam = boto3.client("lambda", endpoint_url=self.endpoint)
         functions = {f["function_name"]: b for b, f in self.doc["functions"].items()}
@@ -250,6 +307,8 @@ class LocalProvisionTest(unittest.TestCase):
         # the identity key survives a reused stack: a new key would orphan every stored identity
         self.assertEqual(first["secrets"], second["secrets"])
         self.assertIn("IdentityKeySecret: secret omnilake-test-IdentityKeySecret kept", run.stdout)
+        self.assertEqual(first["glue"], second["glue"])
+        self.assertIn("SalesDailyTable: Glue table omnilake.sales_daily updated", run.stdout)
 
         changed = Path(self.tmp.name) / "template.yaml"
         changed.write_text(TEMPLATE.read_text().replace("Default: 365", "Default: 400"))

@@ -94,13 +94,65 @@ EXPECTED_PERMISSIONS.update({
     },
 })
 
+# nightly-rollup: reads canonical/ and both tables, writes only rollups/ and curated/; its Distributed
+# Map workers (same binary) read canonical/ and the shop registry and write only partials.
+_RO_TABLE = ("dynamodb:Scan", "dynamodb:GetItem", "dynamodb:Query")
+EXPECTED_PERMISSIONS.update({
+    "NightlyRollupFunction": {
+        "logs:CreateLogStream": {"${NightlyRollupLogGroup.Arn}"},
+        "logs:PutLogEvents": {"${NightlyRollupLogGroup.Arn}"},
+        "s3:GetObject": {"${DataBucket.Arn}/canonical/*", "${DataBucket.Arn}/rollups/*", "${DataBucket.Arn}/curated/*"},
+        "s3:ListBucket": {"${DataBucket.Arn}"},
+        "s3:PutObject": {"${DataBucket.Arn}/rollups/*", "${DataBucket.Arn}/curated/*"},
+        "s3:DeleteObject": {"${DataBucket.Arn}/rollups/*", "${DataBucket.Arn}/curated/*"},
+        **{a: {"${ShopsTable.Arn}", "${PointsTable.Arn}"} for a in _RO_TABLE},
+        "kms:Decrypt": {"${DataKey.Arn}"},
+        "kms:GenerateDataKey": {"${DataKey.Arn}"},
+        "sqs:SendMessage": {"${NightlyRollupDLQ.Arn}"},
+    },
+    "NightlyRollupMapFunction": {
+        "logs:CreateLogStream": {"${NightlyRollupMapLogGroup.Arn}"},
+        "logs:PutLogEvents": {"${NightlyRollupMapLogGroup.Arn}"},
+        "s3:GetObject": {"${DataBucket.Arn}/canonical/*"},
+        "s3:ListBucket": {"${DataBucket.Arn}"},
+        "s3:PutObject": {"${DataBucket.Arn}/rollups/_partials/*"},
+        **{a: {"${ShopsTable.Arn}"} for a in _RO_TABLE},
+        "kms:Decrypt": {"${DataKey.Arn}"},
+        "kms:GenerateDataKey": {"${DataKey.Arn}"},
+    },
+})
+
+# s3:ListBucket is on the bucket itself, so every grant of it must be narrowed by s3:prefix.
+EXPECTED_LIST_PREFIXES = {
+    "NightlyRollupFunction": {"canonical/*", "rollups/*", "curated/*"},
+    "NightlyRollupMapFunction": {"canonical/*"},
+}
+
 # Roles that belong to no function: role -> (service that assumes it, action -> resources).
 EXPECTED_OTHER_ROLES = {
     "PointsExpiryScheduleRole": ("scheduler.amazonaws.com", {
         "lambda:InvokeFunction": {"${PointsExpiryFunction.Arn}"},
         "sqs:SendMessage": {"${PointsExpiryDLQ.Arn}"},
     }),
+    "NightlyRollupScheduleRole": ("scheduler.amazonaws.com", {
+        "lambda:InvokeFunction": {"${NightlyRollupFunction.Arn}"},
+        "sqs:SendMessage": {"${NightlyRollupDLQ.Arn}"},
+    }),
+    # Inline policy + NightlyRollupStateMachineSelfPolicy (the Distributed Map's child executions).
+    "NightlyRollupStateMachineRole": ("states.amazonaws.com", {
+        "lambda:InvokeFunction": {"${NightlyRollupFunction.Arn}", "${NightlyRollupMapFunction.Arn}"},
+        **{a: {"*"} for a in ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                               "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                               "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")},
+        **{a: {"*"} for a in ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                               "xray:GetSamplingTargets")},
+        "states:StartExecution": {"${NightlyRollupStateMachine}"},
+        **{a: {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${NightlyRollupStateMachine.Name}/*"}
+           for a in ("states:DescribeExecution", "states:StopExecution")},
+    }),
 }
+# AWS::IAM::Policy resources allowed, each attached to one non-function role (a cycle otherwise).
+EXPECTED_ATTACHED_POLICIES = {"NightlyRollupStateMachineSelfPolicy": "NightlyRollupStateMachineRole"}
 
 # Every kms:* statement of a function role: (actions, kms:ViaService values, SecretARN context or None).
 _S3, _DDB, _SM = ("s3.${AWS::Region}.${AWS::URLSuffix}", "dynamodb.${AWS::Region}.${AWS::URLSuffix}",
@@ -114,6 +166,8 @@ EXPECTED_KMS = {
                             (("kms:Decrypt",), frozenset({_SM}), "${IdentityKeySecret}")},
     "MembersApiFunction": {(("kms:Decrypt",), frozenset({_SM}), "${IdentityKeySecret}")},
     "PointsExpiryFunction": set(),
+    "NightlyRollupFunction": {(("kms:Decrypt", "kms:GenerateDataKey"), frozenset({_S3}), None)},
+    "NightlyRollupMapFunction": {(("kms:Decrypt", "kms:GenerateDataKey"), frozenset({_S3}), None)},
 }
 
 EXPECTED_BINARIES = {
@@ -123,6 +177,8 @@ EXPECTED_BINARIES = {
     "UnifyPointsFunction": "unify-points",
     "MembersApiFunction": "members-api",
     "PointsExpiryFunction": "points-expiry",
+    "NightlyRollupFunction": "nightly-rollup",
+    "NightlyRollupMapFunction": "nightly-rollup",  # the Distributed Map's workers, same binary
 }
 
 # Exact environment per function (Globals add RUST_LOG and OMNILAKE_BUSINESS_TZ to all).
@@ -142,12 +198,17 @@ EXPECTED_ENV = {
     "UnifyPointsFunction": {**_GLOBAL_ENV, **_BUCKET, **_SHOPS, **_POINTS, **_IDENTITY},
     "MembersApiFunction": {**_GLOBAL_ENV, **_POINTS, **_IDENTITY},
     "PointsExpiryFunction": {**_GLOBAL_ENV, **_SHOPS, **_POINTS},
+    "NightlyRollupFunction": {**_GLOBAL_ENV, **_BUCKET, **_SHOPS, "OMNILAKE_POINTS_TABLE": {"Ref": "PointsTable"}},
+    "NightlyRollupMapFunction": {**_GLOBAL_ENV, **_BUCKET, **_SHOPS},
 }
 
 # Allow statements with Resource "*" that cannot be narrowed: in a key policy "*" means "this key".
 ALLOWED_STAR_RESOURCES = {
     ("DataKey", "AccountManagesKeyThroughIam"),
     ("DataKey", "CloudWatchLogsEncryptsThisAccountsLogGroups"),
+    # Step Functions' vended log delivery and X-Ray have no resource-level permissions.
+    ("NightlyRollupStateMachineRole", "LogDelivery"),
+    ("NightlyRollupStateMachineRole", "XRayTracing"),
 }
 
 # Queues whose consumer is not in the template yet, with the timeout + batching window planned for it.
@@ -160,6 +221,60 @@ EXPECTED_NOTIFICATIONS = {
     ("canonical/orders/", ".jsonl.gz", "CanonicalOrdersQueue"),
     ("canonical/member_signups/", ".jsonl.gz", "CanonicalOrdersQueue"),
 }
+
+# --- rollups: docs/tables.md is the definition of the tables; the Glue tables must match it ---------
+DOCS_TABLES = Path(__file__).resolve().parent.parent / "docs" / "tables.md"
+# Key columns the docs name in "One row per (...)" but do not repeat in the column table; all strings.
+KEY_COLUMNS = {
+    "sales_daily": ["platform", "shop_id", "store_id", "sku", "currency"],
+    "inventory_daily": ["location_id", "sku"],
+    "shop_daily": ["platform", "shop_id", "currency"],
+    "customers_daily": ["platform"],
+    "orders_hourly": ["platform", "shop_id"],  # then `hour`, which the column table lists
+    "service_demand_daily": ["city", "sku"],
+    "member_value": [],
+    "order_lines": [],
+}
+# table -> zone of its location
+ROLLUP_ZONES = {t: "rollups" for t in KEY_COLUMNS} | {"order_lines": "curated"}
+PROJECTION = {
+    "projection.enabled": "true",
+    "projection.dt.type": "date",
+    "projection.dt.format": "yyyy-MM-dd",
+    "projection.dt.range": "2020-01-01,NOW",
+    "projection.dt.interval": "1",
+    "projection.dt.interval.unit": "DAYS",
+}
+_DOC_TYPE = re.compile(r"(?<![\w(])(decimal\(18,2\)|decimal|bigint|int|string|double|date|timestamp)(?![\w(])")
+
+
+def doc_tables() -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """docs/tables.md -> {table: ("One row per ..." sentence, [(column, glue type), ...])}.
+
+    Sections are "## `name`" or "## `zone/name`"; column rows are "| `a`, `b` | type[, type] | meaning |"
+    with one type for all names or one per name ("decimal" is decimal(18,2), "nullable" is ignored)."""
+    out = {}
+    for section in re.split(r"^## ", DOCS_TABLES.read_text(encoding="utf-8"), flags=re.M)[1:]:
+        title = re.match(r"`([^`]+)`", section)
+        if not title:
+            continue
+        columns: list[tuple[str, str]] = []
+        for line in section.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+            if len(cells) < 2 or cells[0] == "column" or set(cells[0]) <= set("-: "):
+                continue
+            names = re.findall(r"`([^`]+)`", cells[0])
+            types = ["decimal(18,2)" if t == "decimal" else t for t in _DOC_TYPE.findall(cells[1])]
+            if len(types) == 1:
+                types *= len(names)
+            if not names or len(types) != len(names):
+                raise AssertionError(f"docs/tables.md: cannot read the column row {line!r}")
+            columns += list(zip(names, types))
+        if columns:
+            row_per = " ".join(l for l in section.splitlines() if l.startswith("One row per"))
+            out[title.group(1).rsplit("/", 1)[-1]] = (row_per, columns)
+    return out
+
 
 MEMBERS_ROUTES = {("get", "/members"), ("get", "/members/{member_id}"), ("get", "/members/{member_id}/ledger"),
                   ("post", "/members/{member_id}/redemptions")}
@@ -248,16 +363,22 @@ class TemplateTest(unittest.TestCase):
                 yield lid, p["KeyPolicy"]
 
     # --- IAM --------------------------------------------------------------------------------
+    def role_statements(self, role_id: str) -> list[dict]:
+        """Every statement of a role: its inline policies and the AWS::IAM::Policy resources attached to it."""
+        docs = [pol["PolicyDocument"] for pol in self.props(role_id).get("Policies", [])]
+        docs += [r["Properties"]["PolicyDocument"] for r in self.of_type("AWS::IAM::Policy").values()
+                 if role_id in [ref_target(x) for x in r["Properties"].get("Roles", [])]]
+        return [st for doc in docs for st in as_list(doc["Statement"])]
+
     def role_permissions(self, role_id: str) -> dict[str, set[str]]:
-        """action -> rendered resources over every inline policy of a role (Allow only)."""
+        """action -> rendered resources over every policy of a role (Allow only)."""
         got: dict[str, set[str]] = {}
-        for pol in self.props(role_id).get("Policies", []):
-            for st in as_list(pol["PolicyDocument"]["Statement"]):
-                self.assertEqual(st["Effect"], "Allow")
-                self.assertNotIn("NotAction", st)
-                self.assertNotIn("NotResource", st)
-                for action in as_list(st["Action"]):
-                    got.setdefault(action, set()).update(render(x) for x in as_list(st["Resource"]))
+        for st in self.role_statements(role_id):
+            self.assertEqual(st["Effect"], "Allow")
+            self.assertNotIn("NotAction", st)
+            self.assertNotIn("NotResource", st)
+            for action in as_list(st["Action"]):
+                got.setdefault(action, set()).update(render(x) for x in as_list(st["Resource"]))
         return got
 
     def test_function_permissions_match_snapshot(self):
@@ -279,7 +400,11 @@ class TemplateTest(unittest.TestCase):
         function_roles = {ref_target(r["Properties"]["Role"]) for r in self.of_type("AWS::Lambda::Function").values()}
         roles = self.of_type("AWS::IAM::Role")
         self.assertEqual(set(roles), function_roles | set(EXPECTED_OTHER_ROLES))
-        self.assertFalse(self.of_type("AWS::IAM::Policy") | self.of_type("AWS::IAM::ManagedPolicy"))
+        self.assertFalse(self.of_type("AWS::IAM::ManagedPolicy"))
+        attached = {lid: [ref_target(x) for x in r["Properties"]["Roles"]]
+                    for lid, r in self.of_type("AWS::IAM::Policy").items()}
+        self.assertEqual(attached, {p: [role] for p, role in EXPECTED_ATTACHED_POLICIES.items()})
+        self.assertFalse(set(EXPECTED_ATTACHED_POLICIES.values()) & function_roles)
         for role_id, (service, permissions) in EXPECTED_OTHER_ROLES.items():
             with self.subTest(role=role_id):
                 p = self.props(role_id)
@@ -311,6 +436,20 @@ class TemplateTest(unittest.TestCase):
                     got.add((tuple(sorted(actions)), services, secret))
             with self.subTest(function=fn):
                 self.assertEqual(got, EXPECTED_KMS[fn])
+
+    def test_list_bucket_is_limited_by_prefix(self):
+        for fn, r in self.of_type("AWS::Lambda::Function").items():
+            prefixes: set[str] = set()
+            for st in self.role_statements(ref_target(r["Properties"]["Role"])):
+                if "s3:ListBucket" not in as_list(st["Action"]):
+                    continue
+                with self.subTest(function=fn, sid=st.get("Sid")):
+                    self.assertEqual(as_list(st["Action"]), ["s3:ListBucket"], "ListBucket in a statement of its own")
+                    self.assertEqual(set(st["Condition"]), {"StringLike"})
+                    self.assertEqual(set(st["Condition"]["StringLike"]), {"s3:prefix"})
+                    prefixes |= set(as_list(st["Condition"]["StringLike"]["s3:prefix"]))
+            with self.subTest(function=fn):
+                self.assertEqual(prefixes, EXPECTED_LIST_PREFIXES.get(fn, set()))
 
     def test_no_star_resources_or_actions_except_listed(self):
         for owner, doc in self.policy_documents():
@@ -478,7 +617,8 @@ class TemplateTest(unittest.TestCase):
                                  ("provided.al2023", ["arm64"], "bootstrap"))
                 self.assertEqual(p["Environment"]["Variables"], EXPECTED_ENV[fn])
                 self.assertEqual(p["LoggingConfig"]["LogFormat"], "JSON")
-                self.assertEqual(p["LoggingConfig"]["LogGroup"], {"Ref": binary.title().replace("-", "") + "LogGroup"})
+                # each function its own group, named after it (IngestWebhookFunction -> IngestWebhookLogGroup)
+                self.assertEqual(p["LoggingConfig"]["LogGroup"], {"Ref": fn.removesuffix("Function") + "LogGroup"})
 
     def test_environment_names_only_what_the_role_may_touch(self):
         """A function told about a resource (env var) must also be allowed to use it, and vice versa
@@ -519,7 +659,8 @@ class TemplateTest(unittest.TestCase):
         self.assertIn("ThrottlingRateLimit", stages[0]["DefaultRouteSettings"])
 
     def test_nightly_expiry_schedule(self):
-        (p,) = [s["Properties"] for s in self.of_type("AWS::Scheduler::Schedule").values()]
+        self.assertEqual(set(self.of_type("AWS::Scheduler::Schedule")), {"PointsExpirySchedule", "NightlyRollupSchedule"})
+        p = self.props("PointsExpirySchedule")
         self.assertEqual(p["ScheduleExpression"], "cron(15 2 * * ? *)")
         self.assertEqual(p["ScheduleExpressionTimezone"], {"Ref": "BusinessTimeZone"})
         self.assertEqual(p["State"], "ENABLED")
@@ -531,11 +672,112 @@ class TemplateTest(unittest.TestCase):
         self.assertEqual(ref_target(target["DeadLetterConfig"]["Arn"]), "PointsExpiryDLQ")
         self.assertEqual(self.props("PointsExpiryFunction")["Timeout"], 900)
 
+    def test_nightly_rollup_function_and_schedule(self):
+        fn = self.props("NightlyRollupFunction")
+        self.assertEqual((fn["Timeout"], fn["MemorySize"], fn["ReservedConcurrentExecutions"]), (900, 3008, 1))
+        self.assertNotIn("EphemeralStorage", fn)
+        self.assertEqual(ref_target(fn["DeadLetterConfig"]["TargetArn"]), "NightlyRollupDLQ")
+        workers = self.props("NightlyRollupMapFunction")
+        self.assertEqual((workers["Timeout"], workers["MemorySize"]), (900, 3008))
+        # the workers must not share the reserved concurrency of 1 (the Map would throttle itself)
+        self.assertNotIn("ReservedConcurrentExecutions", workers)
+        p = self.props("NightlyRollupSchedule")
+        self.assertEqual(p["ScheduleExpression"], "cron(30 2 * * ? *)")
+        self.assertEqual(p["ScheduleExpressionTimezone"], {"Ref": "BusinessTimeZone"})
+        self.assertEqual((p["State"], p["FlexibleTimeWindow"]), ("ENABLED", {"Mode": "OFF"}))
+        target = p["Target"]
+        self.assertEqual(ref_target(target["Arn"]), "NightlyRollupFunction")
+        self.assertEqual(ref_target(target["RoleArn"]), "NightlyRollupScheduleRole")
+        self.assertEqual(target["Input"], "{}")  # the function computes the previous business day
+        self.assertEqual(target["RetryPolicy"], {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3})
+        self.assertEqual(ref_target(target["DeadLetterConfig"]["Arn"]), "NightlyRollupDLQ")
+        dlq = self.props("NightlyRollupDLQ")
+        self.assertIs(dlq["SqsManagedSseEnabled"], True)
+        self.assertEqual(dlq["MessageRetentionPeriod"], 14 * 24 * 3600)
+
+    def test_nightly_rollup_state_machine(self):
+        p = self.props("NightlyRollupStateMachine")
+        self.assertEqual(p["StateMachineType"], "STANDARD")
+        self.assertEqual(ref_target(p["RoleArn"]), "NightlyRollupStateMachineRole")
+        self.assertEqual(p["TracingConfiguration"], {"Enabled": True})
+        log = p["LoggingConfiguration"]
+        self.assertNotEqual(log["Level"], "OFF")
+        (dest,) = log["Destinations"]
+        self.assertEqual(ref_target(dest["CloudWatchLogsLogGroup"]["LogGroupArn"]), "NightlyRollupStateMachineLogGroup")
+        subs = {k: ref_target(v) for k, v in p["DefinitionSubstitutions"].items()}
+        self.assertEqual(subs, {"RollupFunctionArn": "NightlyRollupFunction",
+                                "RollupMapFunctionArn": "NightlyRollupMapFunction"})
+        d = p["Definition"]
+        s = d["States"]
+        self.assertEqual(d["StartAt"], "Plan")
+        self.assertEqual(set(s), {"Plan", "Distributed", "Single", "MapChunks", "Reduce"})
+        fn = "${RollupFunctionArn}"
+        self.assertEqual((s["Plan"]["Resource"], s["Plan"]["Parameters"]), (fn, {"mode": "plan", "date.$": "$.date"}))
+        self.assertEqual(s["Plan"]["Next"], "Distributed")
+        choice = s["Distributed"]
+        self.assertEqual(choice["Choices"], [{"Variable": "$.distributed", "BooleanEquals": True, "Next": "MapChunks"}])
+        self.assertEqual(choice["Default"], "Single")
+        self.assertEqual((s["Single"]["Resource"], s["Single"]["Parameters"]), (fn, {"date.$": "$.date"}))
+        m = s["MapChunks"]
+        self.assertEqual(m["ItemProcessor"]["ProcessorConfig"], {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"})
+        self.assertEqual((m["ItemsPath"], m["MaxConcurrency"], m["ToleratedFailurePercentage"]), ("$.chunks", 40, 0))
+        self.assertEqual(m["ItemSelector"], {"mode": "map", "date.$": "$.date", "chunk.$": "$$.Map.Item.Value"})
+        self.assertIsNone(m["ResultPath"], "the Map's results would exceed the 256 KiB state limit")
+        self.assertEqual(m["Next"], "Reduce")
+        (worker,) = m["ItemProcessor"]["States"].values()
+        self.assertEqual(worker["Resource"], "${RollupMapFunctionArn}")
+        self.assertEqual((s["Reduce"]["Resource"], s["Reduce"]["Parameters"]), (fn, {"mode": "reduce", "date.$": "$.date"}))
+        tasks = [s["Plan"], s["Single"], s["Reduce"], worker]
+        for task in tasks:
+            errors = {e for r in task["Retry"] for e in r["ErrorEquals"]}
+            self.assertLessEqual({"Lambda.ServiceException", "Lambda.TooManyRequestsException"}, errors)
+            self.assertNotIn("States.ALL", errors, "a failed rollup must fail, not loop")
+        self.assertTrue(s["Single"]["End"] and s["Reduce"]["End"] and worker["End"])
+        # the role may invoke exactly the functions the definition names
+        invokable = self.role_permissions("NightlyRollupStateMachineRole")["lambda:InvokeFunction"]
+        self.assertEqual(invokable, {"${%s.Arn}" % subs[t["Resource"][2:-1]] for t in tasks})
+
+    def test_glue_tables_match_the_docs(self):
+        docs = doc_tables()
+        db = self.props("OmnilakeDatabase")
+        self.assertEqual(db["DatabaseInput"]["Name"], {"Ref": "RollupDatabaseName"})
+        tables = {r["Properties"]["TableInput"]["Name"]: r["Properties"] for r in self.of_type("AWS::Glue::Table").values()}
+        self.assertEqual(set(tables), set(KEY_COLUMNS))
+        self.assertEqual(set(docs), set(KEY_COLUMNS), "docs/tables.md sections")
+        for name, p in tables.items():
+            ti = p["TableInput"]
+            row_per, doc_columns = docs[name]
+            with self.subTest(table=name):
+                self.assertEqual(p["DatabaseName"], {"Ref": "OmnilakeDatabase"})
+                for key in KEY_COLUMNS[name]:
+                    self.assertIn(key, row_per, "a key column the docs do not name")
+                want = [(k, "string") for k in KEY_COLUMNS[name]] + doc_columns
+                got = [(c["Name"], c["Type"]) for c in ti["StorageDescriptor"]["Columns"]]
+                self.assertEqual(got, want)
+                self.assertGreater(len(ti.get("Description", "")), 20)
+                self.assertEqual(ti["TableType"], "EXTERNAL_TABLE")
+                self.assertEqual(ti["PartitionKeys"], [{"Name": "dt", "Type": "string"}])
+                sd = ti["StorageDescriptor"]
+                location = f"s3://${{DataBucket}}/{ROLLUP_ZONES[name]}/{name}/"
+                self.assertEqual(render(sd["Location"]), location)
+                self.assertEqual(sd["SerdeInfo"]["SerializationLibrary"],
+                                 "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe")
+                self.assertEqual(sd["InputFormat"], "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat")
+                self.assertEqual(sd["OutputFormat"], "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat")
+                params = ti["Parameters"]
+                self.assertEqual({k: params.get(k) for k in PROJECTION}, PROJECTION)
+                # ${!dt} is Sub's escape: Athena receives the literal ${dt}
+                self.assertEqual(render(params["storage.location.template"]), location + "dt=${!dt}/")
+                self.assertEqual((params["classification"], params["parquet.compression"]), ("parquet", "ZSTD"))
+
     def test_outputs(self):
         outputs = self.cfn["Outputs"]
         self.assertEqual(outputs["PointsTableName"]["Value"], {"Ref": "PointsTable"})
         self.assertEqual(outputs["IdentityKeySecretArn"]["Value"], {"Ref": "IdentityKeySecret"})
         self.assertIn("${MembersApi}.execute-api.", render(outputs["MembersApiUrl"]["Value"]))
+        self.assertEqual(outputs["NightlyRollupStateMachineArn"]["Value"], {"Ref": "NightlyRollupStateMachine"})
+        self.assertEqual(outputs["GlueDatabaseName"]["Value"], {"Ref": "OmnilakeDatabase"})
+        self.assertEqual(outputs["NightlyRollupDLQUrl"]["Value"], {"Ref": "NightlyRollupDLQ"})
 
     def test_no_hard_coded_physical_names(self):
         name_props = {"BucketName", "TableName", "QueueName", "FunctionName", "RoleName", "LogGroupName", "Name"}
