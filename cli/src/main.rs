@@ -7,6 +7,7 @@ mod gen;
 mod local;
 mod points;
 mod replay;
+mod rollup;
 mod send;
 mod shop;
 
@@ -52,6 +53,8 @@ enum Command {
         #[command(subcommand)]
         command: points::PointsCommand,
     },
+    /// The nightly rollup by hand: `--date D` or `--from A --to B` (backfills in date order).
+    Rollup(rollup::RollupArgs),
     /// Re-run quarantined items after a fix.
     Replay {
         #[command(subcommand)]
@@ -69,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Gen(args) => gen::run(args),
         Command::Demo(args) => demo::run(args).await,
         Command::Replay { command } => replay::run(command).await,
+        Command::Rollup(args) => rollup::run(args).await,
         Command::Audit { command } => points::audit(command).await,
         Command::Members { command } => points::members(command).await,
         Command::Points { command } => points::settle(command).await,

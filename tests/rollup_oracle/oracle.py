@@ -507,11 +507,11 @@ class Oracle:
                      FROM mo GROUP BY member_id),
             refs AS (SELECT member_id, sum(amount_c) AS r_c FROM rl
                      WHERE member_id IS NOT NULL AND refund_date <= {D} GROUP BY member_id),
-            units AS (SELECT member_id, day, location_id, sku, sum(n) AS n FROM (
-                        SELECT member_id, placed_date AS day, location_id, sku, quantity AS n FROM ol
+            units AS (SELECT member_id, platform, shop_id, order_id, day, location_id, sku, sum(n) AS n FROM (
+                        SELECT member_id, platform, shop_id, order_id, placed_date AS day, location_id, sku, quantity AS n FROM ol
                         WHERE counted AND member_id IS NOT NULL AND placed_date <= {D}
                         UNION ALL
-                        SELECT member_id, refund_date, location_id, sku, -quantity FROM rl
+                        SELECT member_id, platform, shop_id, order_id, refund_date, location_id, sku, -quantity FROM rl
                         WHERE member_id IS NOT NULL AND refund_date <= {D}) GROUP BY ALL),
             cost AS (SELECT u.member_id, sum(rdiv(u.n * w.cn, w.qn * {CENTS_PER_COST})) AS cost_c
                      FROM units u JOIN wac w ON w.location_id = u.location_id AND w.sku = u.sku AND w.day = u.day

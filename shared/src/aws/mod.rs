@@ -4,6 +4,7 @@
 
 mod error;
 pub mod points;
+pub mod rollup;
 pub mod s3;
 pub mod secrets;
 pub mod shops;

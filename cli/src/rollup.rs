@@ -1,0 +1,247 @@
+//! `omnilake rollup`: the nightly rollup run by hand, against the stack's bucket (default) or,
+//! with `--input-dir`, against canonical files on local disk (the benchmark's mode).
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use omnilake::aws::rollup::{encode_tables, load_shop_zones, run_days, RollupProgress, RollupStore};
+use omnilake::rollup::compute::{compute_day, DayContext, ShopZone};
+use omnilake::rollup::facts::InputKind;
+use omnilake::rollup::parallel::{absorb_all, input_channel, InputObject, ReadStats};
+use omnilake::rollup::plan::{dt, partition_day, plan_days, select_inputs, state_key, ObjectInfo};
+use omnilake::rollup::state::CarriedState;
+use omnilake::rollup::time::{day_of, Day};
+
+use crate::env::StackEnv;
+
+#[derive(Args)]
+pub struct RollupArgs {
+    /// Compute one business day (YYYY-MM-DD).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    date: Option<chrono::NaiveDate>,
+    /// First day of a backfill (with --to).
+    #[arg(long, requires = "to")]
+    from: Option<chrono::NaiveDate>,
+    /// Last day of a backfill.
+    #[arg(long, requires = "from")]
+    to: Option<chrono::NaiveDate>,
+    /// Read canonical files from this directory (its `canonical/…` tree) instead of the bucket.
+    #[arg(long, requires_all = ["shops", "output_dir"])]
+    input_dir: Option<PathBuf>,
+    /// With --input-dir: a JSON list of shops `{format, shop_id, time_zone, location_id}`.
+    #[arg(long)]
+    shops: Option<PathBuf>,
+    /// With --input-dir: where the tables (and the carried state) are written.
+    #[arg(long)]
+    output_dir: Option<PathBuf>,
+    /// Parser threads (default: the machine's cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+pub async fn run(args: RollupArgs) -> anyhow::Result<()> {
+    let (from, to) = match (args.date, args.from, args.to) {
+        (Some(d), None, None) => (day_of(d), day_of(d)),
+        (None, Some(a), Some(b)) => (day_of(a), day_of(b)),
+        _ => bail!("give --date D, or --from A --to B"),
+    };
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let started = Instant::now();
+    let totals = match &args.input_dir {
+        Some(dir) => {
+            let shops = args.shops.as_deref().context("--shops is required with --input-dir")?;
+            let out = args.output_dir.as_deref().context("--output-dir is required with --input-dir")?;
+            run_local(dir, shops, out, from, to, threads)?
+        }
+        None => run_stack(from, to, threads).await?,
+    };
+    print_totals(&totals, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+type Totals = Vec<(Day, Vec<(&'static str, u64)>, ReadStats, f64)>;
+
+async fn run_stack(from: Day, to: Day, threads: usize) -> anyhow::Result<Totals> {
+    let env = StackEnv::load()?;
+    let config = env.sdk_config().await;
+    let bucket = env.get("OMNILAKE_BUCKET")?.to_string();
+    let shops_table = env.get("OMNILAKE_SHOPS_TABLE")?.to_string();
+    let business_tz = business_tz(env.get_opt("OMNILAKE_BUSINESS_TZ"))?;
+    let s3 = omnilake::aws::s3::DataBucket::client_from(&config);
+    let ddb = aws_sdk_dynamodb::Client::new(&config);
+    let shops = load_shop_zones(&ddb, &shops_table).await?;
+    let store = RollupStore::new(s3, &bucket);
+    let context = DayContext { day: from, business_tz, shops };
+    let progress = |p: RollupProgress<'_>| match p {
+        RollupProgress::Planned { days, requested_from } => {
+            if let (Some(first), true) = (days.first(), days.first().is_some_and(|f| *f < requested_from)) {
+                println!(
+                    "no rollup state for {}: computing the missing days from {} first",
+                    dt(requested_from - 1),
+                    dt(*first)
+                );
+            }
+            println!("rollup of s3://{bucket}: {} day(s), {} parser thread(s)", days.len(), threads);
+        }
+        RollupProgress::DayStarted { day, index, of, objects, bytes } => {
+            print!("{} {}  {objects} objects, {:.1} MB … ", bar(index, of), dt(day), bytes as f64 / 1e6);
+            let _ = std::io::stdout().flush();
+        }
+        RollupProgress::DayDone(report) => {
+            println!(
+                "{} orders, {} lines read in {:.1}s",
+                report.stats.orders_placed, report.read.lines, report.seconds
+            );
+        }
+    };
+    let reports = run_days(&store, &context, from, to, threads, &progress).await?;
+    Ok(reports.into_iter().map(|r| (r.day, r.rows, r.read, r.seconds)).collect())
+}
+
+fn bar(index: usize, of: usize) -> String {
+    let width = 20;
+    let done = (index + 1) * width / of.max(1);
+    format!("[{}{}] {:>3}/{}", "#".repeat(done), "-".repeat(width - done), index + 1, of)
+}
+
+fn business_tz(name: Option<&str>) -> anyhow::Result<chrono_tz::Tz> {
+    match name {
+        Some(n) => omnilake::canonical::time::parse_time_zone(n).with_context(|| format!("unknown time zone {n}")),
+        None => Ok(omnilake::canonical::time::DEFAULT_TIME_ZONE),
+    }
+}
+
+fn print_totals(totals: &Totals, seconds: f64) {
+    let mut by_table: Vec<(&str, u64)> = Vec::new();
+    for (_, rows, _, _) in totals {
+        for (table, n) in rows {
+            match by_table.iter_mut().find(|(t, _)| t == table) {
+                Some(e) => e.1 += n,
+                None => by_table.push((table, *n)),
+            }
+        }
+    }
+    let read: u64 = totals.iter().map(|t| t.2.compressed_bytes).sum();
+    let json: u64 = totals.iter().map(|t| t.2.json_bytes).sum();
+    println!("\nrows written ({} day(s)):", totals.len());
+    for (table, n) in by_table {
+        println!("  {table:22} {n:>10}");
+    }
+    println!(
+        "read {:.1} MB compressed, {:.1} MB JSON in {seconds:.2}s ({:.0} MB/s of JSON)",
+        read as f64 / 1e6,
+        json as f64 / 1e6,
+        json as f64 / 1e6 / seconds.max(1e-9)
+    );
+}
+
+// ------------------------------------------------------------------ local disk
+
+#[derive(serde::Deserialize)]
+struct LocalShop {
+    format: String,
+    shop_id: String,
+    time_zone: String,
+    #[serde(default)]
+    location_id: Option<String>,
+}
+
+fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: usize) -> anyhow::Result<Totals> {
+    let list: Vec<LocalShop> =
+        serde_json::from_slice(&std::fs::read(shops).with_context(|| format!("read {}", shops.display()))?)
+            .with_context(|| format!("{} is not a JSON list of shops", shops.display()))?;
+    let mut zones = HashMap::new();
+    for s in list {
+        let time_zone = business_tz(Some(&s.time_zone))?;
+        zones.insert((s.format, s.shop_id), ShopZone { time_zone, location_id: s.location_id });
+    }
+    let business_tz = business_tz(std::env::var("OMNILAKE_BUSINESS_TZ").ok().as_deref())?;
+    let listing = list_local(dir)?;
+    let states: BTreeSet<Day> = (from - 1..=to).filter(|d| out.join(state_key(*d)).is_file()).collect();
+    let earliest = listing
+        .iter()
+        .filter(|o| matches!(InputKind::of_key(&o.key), Some(InputKind::Orders | InputKind::Inventory)))
+        .filter_map(|o| partition_day(&o.key))
+        .min();
+    let days = plan_days(from, to, &states, earliest)?;
+    let mut state = match days.first().map(|d| out.join(state_key(d - 1))) {
+        Some(p) if p.is_file() => CarriedState::from_gzip_json(&std::fs::read(p)?)?,
+        _ => CarriedState::default(),
+    };
+    let mut totals = Vec::new();
+    for d in days {
+        let started = Instant::now();
+        let inputs = select_inputs(&listing, d, business_tz);
+        let (tx, rx) = input_channel();
+        let root = dir.to_path_buf();
+        let reader = std::thread::spawn(move || -> anyhow::Result<()> {
+            for o in inputs {
+                let body = std::fs::read(root.join(&o.key)).with_context(|| format!("read {}", o.key))?;
+                let kind = InputKind::of_key(&o.key).context("input kind")?;
+                if tx.blocking_send(InputObject { kind, key: o.key, body }).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        let (partial, read) = absorb_all(threads, rx)?;
+        reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
+        let ctx = DayContext { day: d, business_tz, shops: zones.clone() };
+        let output = compute_day(std::mem::take(&mut state), partial, &ctx)?;
+        let mut rows = Vec::new();
+        for (table, count, parts) in encode_tables(output.tables, d)? {
+            for (key, bytes) in parts {
+                let path = out.join(&key);
+                std::fs::create_dir_all(path.parent().context("part path")?)?;
+                std::fs::write(&path, bytes)?;
+            }
+            rows.push((table, count));
+        }
+        let state_path = out.join(state_key(d));
+        std::fs::create_dir_all(state_path.parent().context("state path")?)?;
+        std::fs::write(&state_path, output.state.to_gzip_json()?)?;
+        state = output.state;
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "{}  {} objects, {} lines, {} orders placed in {seconds:.2}s",
+            dt(d),
+            read.objects,
+            read.lines,
+            output.stats.orders_placed
+        );
+        totals.push((d, rows, read, seconds));
+    }
+    Ok(totals)
+}
+
+/// Every file under `dir/canonical/`, keyed like the bucket, with its mtime as LastModified.
+fn list_local(dir: &Path) -> anyhow::Result<Vec<ObjectInfo>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.join("canonical")];
+    while let Some(p) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&p) else { continue };
+        for e in entries {
+            let e = e?;
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let meta = e.metadata()?;
+            let key = path.strip_prefix(dir)?.to_string_lossy().replace('\\', "/");
+            let modified = meta.modified()?.duration_since(UNIX_EPOCH).map_or(0, |t| t.as_micros() as i64);
+            out.push(ObjectInfo {
+                etag: format!("{}-{modified}", meta.len()),
+                key,
+                last_modified: modified,
+                size: meta.len(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}

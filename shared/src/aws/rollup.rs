@@ -1,0 +1,349 @@
+//! The rollup's storage side: list and fetch the day's canonical objects from S3 into the
+//! parser threads, read the carried state, and publish a day (parts → manifest → stale parts
+//! deleted → state). The shops table gives each shop's zone and fulfilment location.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+use futures::TryStreamExt;
+
+use super::StorageError;
+use crate::canonical::time::parse_time_zone;
+use crate::rollup::compute::{compute_day, DayContext, DayStats, ShopZone};
+use crate::rollup::facts::InputKind;
+use crate::rollup::parallel::{absorb_all, input_channel, InputObject, ReadStats};
+use crate::rollup::parquet::encode_parquet;
+use crate::rollup::plan::{
+    code_version, dt, input_fingerprint, manifest_key, part_key, partition_day, plan_days, select_inputs, state_key,
+    Manifest, ObjectInfo, ROWS_PER_PART, STATE_PREFIX,
+};
+use crate::rollup::state::CarriedState;
+use crate::rollup::table::table_prefix;
+use crate::rollup::time::Day;
+use crate::rollup::RollupError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RollupRunError {
+    #[error(transparent)]
+    Rollup(#[from] RollupError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Downloads in flight at once: enough to keep two parser threads busy on S3 latency.
+const CONCURRENT_GETS: usize = 16;
+
+/// What a computed day published.
+#[derive(Debug, Clone)]
+pub struct DayReport {
+    pub day: Day,
+    pub rows: Vec<(&'static str, u64)>,
+    pub read: ReadStats,
+    pub stats: DayStats,
+    pub input_fingerprint: String,
+    pub seconds: f64,
+}
+
+/// Progress of a multi-day run, for a progress bar or logs.
+pub enum RollupProgress<'a> {
+    Planned { days: &'a [Day], requested_from: Day },
+    DayStarted { day: Day, index: usize, of: usize, objects: usize, bytes: u64 },
+    DayDone(&'a DayReport),
+}
+
+#[derive(Debug, Clone)]
+pub struct RollupStore {
+    s3: Client,
+    bucket: String,
+}
+
+fn storage(context: String, e: impl std::error::Error + Send + Sync + 'static) -> StorageError {
+    StorageError::Other { context, source: Box::new(e) }
+}
+
+impl RollupStore {
+    pub fn new(s3: Client, bucket: impl Into<String>) -> Self {
+        RollupStore { s3, bucket: bucket.into() }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError> {
+        let mut out = Vec::new();
+        let mut pages = self.s3.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| StorageError::from_sdk(format!("list s3://{}/{prefix}", self.bucket), e))?;
+            for o in page.contents() {
+                let Some(key) = o.key() else { continue };
+                let last_modified =
+                    o.last_modified().map_or(0, |t| t.secs() * 1_000_000 + i64::from(t.subsec_nanos() / 1000));
+                out.push(ObjectInfo {
+                    key: key.to_string(),
+                    etag: o.e_tag().unwrap_or_default().to_string(),
+                    last_modified,
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every canonical input object the rollup may read.
+    pub async fn list_inputs(&self) -> Result<Vec<ObjectInfo>, StorageError> {
+        let mut all = Vec::new();
+        for kind in InputKind::ALL {
+            all.extend(self.list(kind.prefix()).await?);
+        }
+        Ok(all)
+    }
+
+    /// Days with a carried state.
+    pub async fn state_days(&self) -> Result<BTreeSet<Day>, StorageError> {
+        Ok(self.list(STATE_PREFIX).await?.iter().filter_map(|o| partition_day(&o.key)).collect())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => {
+                let body =
+                    out.body.collect().await.map_err(|e| storage(format!("read s3://{}/{key}", self.bucket), e))?;
+                Ok(Some(body.into_bytes().to_vec()))
+            }
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_no_such_key()) => Ok(None),
+            Err(e) => Err(StorageError::from_sdk(format!("get s3://{}/{key}", self.bucket), e)),
+        }
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StorageError> {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| StorageError::from_sdk(format!("put s3://{}/{key}", self.bucket), e))?;
+        Ok(())
+    }
+
+    pub async fn load_state(&self, d: Day) -> Result<Option<CarriedState>, RollupRunError> {
+        match self.get(&state_key(d)).await? {
+            Some(bytes) => Ok(Some(CarriedState::from_gzip_json(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Fetches `objects` concurrently into the parser threads and returns their merged partial.
+    pub async fn read_partial(
+        &self,
+        objects: Vec<ObjectInfo>,
+        threads: usize,
+    ) -> Result<(crate::rollup::partial::Partial, ReadStats), RollupRunError> {
+        let (tx, rx) = input_channel();
+        let parse = tokio::task::spawn_blocking(move || absorb_all(threads, rx));
+        let fetch = futures::stream::iter(objects.into_iter().map(Ok::<_, RollupRunError>))
+            .map_ok(|o| async move {
+                let body = self.get(&o.key).await?.ok_or_else(|| RollupError::Unreadable {
+                    key: o.key.clone(),
+                    message: "listed but gone (deleted during the run?)".into(),
+                })?;
+                let kind = InputKind::of_key(&o.key)
+                    .ok_or_else(|| RollupError::Internal(format!("{} is not an input key", o.key)))?;
+                Ok::<_, RollupRunError>(InputObject { kind, key: o.key, body })
+            })
+            .try_buffer_unordered(CONCURRENT_GETS)
+            .try_for_each(|object| {
+                let tx = tx.clone();
+                async move {
+                    // The parsers stopped (an input error): the join below reports why.
+                    let _ = tx.send(object).await;
+                    Ok(())
+                }
+            });
+        let fetched = fetch.await;
+        drop(tx);
+        let parsed = parse.await.map_err(|e| RollupError::Internal(format!("parser task: {e}")))?;
+        fetched?;
+        Ok(parsed?)
+    }
+
+    /// Publishes one table's partition: parts first, then the manifest (the switch a reader
+    /// trusts), then parts of an earlier run the manifest no longer lists.
+    async fn publish_table(&self, parts: Vec<(String, Vec<u8>)>, manifest: Manifest) -> Result<(), RollupRunError> {
+        for (key, body) in parts {
+            self.put(&key, body, "application/vnd.apache.parquet").await?;
+        }
+        let key = manifest_key(&manifest.table, day_of_manifest(&manifest)?);
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| RollupError::Internal(e.to_string()))?;
+        self.put(&key, json, "application/json").await?;
+        let prefix = format!("{}/dt={}/", table_prefix(&manifest.table), manifest.dt);
+        for o in self.list(&prefix).await? {
+            let name = o.key.rsplit('/').next().unwrap_or_default();
+            if name.ends_with(".parquet") && !manifest.files.iter().any(|f| f == name) {
+                self.s3
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(&o.key)
+                    .send()
+                    .await
+                    .map_err(|e| StorageError::from_sdk(format!("delete s3://{}/{}", self.bucket, o.key), e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn day_of_manifest(m: &Manifest) -> Result<Day, RollupError> {
+    partition_day(&format!("/dt={}", m.dt)).ok_or_else(|| RollupError::Internal(format!("manifest dt {}", m.dt)))
+}
+
+/// Every shop's time zone and fulfilment location, from the shops table (`pk = format#shop_id`).
+pub async fn load_shop_zones(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<HashMap<(String, String), ShopZone>, StorageError> {
+    let mut zones = HashMap::new();
+    let mut pages = ddb.scan().table_name(table).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| StorageError::from_sdk(format!("scan {table}"), e))?;
+        for item in page.items() {
+            let text = |k: &str| match item.get(k) {
+                Some(AttributeValue::S(s)) => Some(s.clone()),
+                _ => None,
+            };
+            let Some((format, shop_id)) =
+                text("pk").and_then(|pk| pk.split_once('#').map(|(f, s)| (f.to_string(), s.to_string())))
+            else {
+                continue;
+            };
+            let time_zone = text("time_zone")
+                .and_then(|tz| parse_time_zone(&tz))
+                .unwrap_or(crate::canonical::time::DEFAULT_TIME_ZONE);
+            zones.insert((format, shop_id), ShopZone { time_zone, location_id: text("location_id") });
+        }
+    }
+    Ok(zones)
+}
+
+/// Computes and publishes `from..=to` in date order, first catching up any missing history
+/// (see [`plan_days`]). `context` supplies the zone and shops; its `day` is ignored.
+pub async fn run_days(
+    store: &RollupStore,
+    context: &DayContext,
+    from: Day,
+    to: Day,
+    threads: usize,
+    progress: &(dyn Fn(RollupProgress<'_>) + Sync),
+) -> Result<Vec<DayReport>, RollupRunError> {
+    let listing = store.list_inputs().await?;
+    let earliest = listing
+        .iter()
+        .filter(|o| matches!(InputKind::of_key(&o.key), Some(InputKind::Orders | InputKind::Inventory)))
+        .filter_map(|o| partition_day(&o.key))
+        .min();
+    let days = plan_days(from, to, &store.state_days().await?, earliest)?;
+    progress(RollupProgress::Planned { days: &days, requested_from: from });
+    let mut reports = Vec::new();
+    let mut state = match days.first() {
+        Some(first) => store.load_state(first - 1).await?.unwrap_or_default(),
+        None => CarriedState::default(),
+    };
+    for (index, &d) in days.iter().enumerate() {
+        let started = Instant::now();
+        let started_at = now_rfc3339();
+        let inputs = select_inputs(&listing, d, context.business_tz);
+        let bytes: u64 = inputs.iter().map(|o| o.size).sum();
+        progress(RollupProgress::DayStarted { day: d, index, of: days.len(), objects: inputs.len(), bytes });
+        let fingerprint = input_fingerprint(&inputs);
+        let (partial, read) = store.read_partial(inputs, threads).await?;
+        let ctx = DayContext { day: d, ..context.clone() };
+        let prev = std::mem::take(&mut state);
+        let out = tokio::task::spawn_blocking(move || compute_day(prev, partial, &ctx))
+            .await
+            .map_err(|e| RollupError::Internal(format!("compute task: {e}")))??;
+        let run_id = uuid::Uuid::now_v7().to_string();
+        let mut rows = Vec::new();
+        let encoded = tokio::task::spawn_blocking(move || encode_tables(out.tables, d))
+            .await
+            .map_err(|e| RollupError::Internal(format!("encode task: {e}")))??;
+        let finished_at = now_rfc3339();
+        for (table, count, parts) in encoded {
+            let files = parts.iter().map(|(k, _)| k.rsplit('/').next().unwrap_or_default().to_string()).collect();
+            let manifest = Manifest {
+                table: table.to_string(),
+                dt: dt(d),
+                rows: count,
+                files,
+                input_fingerprint: fingerprint.clone(),
+                code_version: code_version(),
+                run_id: run_id.clone(),
+                started_at: started_at.clone(),
+                finished_at: finished_at.clone(),
+            };
+            store.publish_table(parts, manifest).await?;
+            rows.push((table, count));
+        }
+        store.put(&state_key(d), out.state.to_gzip_json()?, "application/gzip").await?;
+        let report = DayReport {
+            day: d,
+            rows,
+            read,
+            stats: out.stats,
+            input_fingerprint: fingerprint,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        tracing::info!(
+            day = %dt(d),
+            objects = report.read.objects,
+            lines = report.read.lines,
+            orders = report.stats.orders_placed,
+            seconds = report.seconds,
+            "rollup day published"
+        );
+        if !report.stats.unknown_shops.is_empty() {
+            tracing::warn!(shops = ?report.stats.unknown_shops, "orders of shops missing from the shops table");
+        }
+        progress(RollupProgress::DayDone(&report));
+        reports.push(report);
+        state = out.state;
+    }
+    Ok(reports)
+}
+
+type EncodedTable = (&'static str, u64, Vec<(String, Vec<u8>)>);
+
+/// Parquet parts of every table, encoded on two threads (the lines table is most of the work).
+pub fn encode_tables(tables: Vec<crate::rollup::table::Table>, d: Day) -> Result<Vec<EncodedTable>, RollupError> {
+    let encode = |table: crate::rollup::table::Table| -> Result<EncodedTable, RollupError> {
+        let name = table.name;
+        let rows = table.rows() as u64;
+        let parts = table
+            .into_parts(ROWS_PER_PART)
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                encode_parquet(part)
+                    .map(|bytes| (part_key(name, d, i), bytes))
+                    .map_err(|e| RollupError::Internal(format!("{name}: parquet: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((name, rows, parts))
+    };
+    let mut tables = tables.into_iter();
+    let first = tables.next();
+    let rest: Vec<_> = tables.collect();
+    let (first, rest) = std::thread::scope(|s| {
+        let handle = s.spawn(|| first.map(encode).transpose());
+        let rest: Result<Vec<_>, RollupError> = rest.into_iter().map(encode).collect();
+        (handle.join().unwrap_or_else(|_| Err(RollupError::Internal("encoder panicked".into()))), rest)
+    });
+    let mut out: Vec<EncodedTable> = first?.into_iter().collect();
+    out.extend(rest?);
+    Ok(out)
+}
+
+fn now_rfc3339() -> String {
+    crate::canonical::time::format_utc(&chrono::Utc::now())
+}

@@ -1,0 +1,802 @@
+//! The "reduce" side: from the day before's [`CarriedState`] and the merged [`Partial`] of the
+//! day's inputs, every table of day `D` (docs/tables.md) and the state `D` hands on.
+//!
+//! Every figure is integer arithmetic on cents; the only rounding is `round_div` (half away
+//! from zero), applied where docs/tables.md says.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+
+use super::partial::{MovementKind, OrderFacts, Partial, Sym, NO_SYM};
+use super::schema::{self, Cell, TableBuilder};
+use super::state::{CarriedState, MemberHistory, PairState, SalesKey, ScopeHistory, Shipment, Text};
+use super::table::Table;
+use super::time::{Day, LocalClock};
+use super::RollupError;
+
+/// Where a shop's orders are dated and which stock they sell from.
+#[derive(Debug, Clone)]
+pub struct ShopZone {
+    pub time_zone: Tz,
+    /// The fulfilment location of online orders (default: the shop id).
+    pub location_id: Option<String>,
+}
+
+/// Everything a day's computation needs besides its inputs.
+#[derive(Debug, Clone)]
+pub struct DayContext {
+    pub day: Day,
+    /// The deployment's business zone: the date of inventory movements.
+    pub business_tz: Tz,
+    /// By `(format, shop_id)`, `format` as [`shop_format`] gives it.
+    pub shops: HashMap<(String, String), ShopZone>,
+}
+
+/// The shops-table format a canonical platform's shop is registered under.
+pub fn shop_format(platform: &str) -> &str {
+    match platform {
+        "shopify" | "woocommerce" | "youzan" => platform,
+        _ => "standard",
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayStats {
+    pub orders_placed: u64,
+    pub orders_counted: u64,
+    pub lines_placed: u64,
+    pub refund_lines: u64,
+    pub movements: u64,
+    /// `platform/shop_id` of orders whose shop is not in the shops table (dated in the business
+    /// zone, selling from the shop id as location).
+    pub unknown_shops: Vec<String>,
+}
+
+pub struct DayOutput {
+    pub tables: Vec<Table>,
+    pub state: CarriedState,
+    pub stats: DayStats,
+}
+
+/// `num / den` rounded to the nearest integer, halves away from zero (`den > 0`).
+pub fn round_div(num: i128, den: i128) -> i64 {
+    let q = (2 * num.abs() + den) / (2 * den);
+    (if num < 0 { -q } else { q }) as i64
+}
+
+/// The weighted-average unit cost of a pair as the fraction `cents / qty`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UnitCost {
+    cents: i128,
+    qty: i128,
+}
+
+/// `cost(n)` of docs/tables.md: `n × C/Q` rounded to the cent.
+fn cost(units: i64, c: UnitCost) -> i64 {
+    round_div(i128::from(units) * c.cents, c.qty)
+}
+
+const NONE_REF_OUT: &str = "\u{0}none-out";
+const NONE_REF_IN: &str = "\u{0}none-in";
+const NONE_REF_PO: &str = "\u{0}none-po";
+
+#[derive(Default)]
+struct PairDay {
+    received: i64,
+    received_cost: i128,
+    sold: i64,
+    returned: i64,
+    adjusted: i64,
+    transfer_in: i64,
+    transfer_out: i64,
+    /// Timed stock events, kept only for pairs with a count on the day:
+    /// `(at, is_count, movement id for counts, delta or counted quantity)`.
+    timeline: Option<Vec<(i64, bool, Text, i64)>>,
+}
+
+#[derive(Default)]
+struct SalesDay {
+    location: Sym,
+    orders: i64,
+    units_sold: i64,
+    units_refunded: i64,
+    gross: i64,
+    discounts: i64,
+    refunds: i64,
+    members: HashSet<Sym>,
+}
+
+#[derive(Default)]
+struct ShopDay {
+    orders: i64,
+    members: HashSet<Sym>,
+    subtotal: i64,
+    refunds: i64,
+}
+
+#[derive(Default)]
+struct MemberDay {
+    /// Orders placed on the day per platform.
+    orders: HashMap<Sym, u32>,
+    subtotal: i64,
+    refunds: i64,
+    /// Net units of the day per (order, sku), with the order's location: margin costs are
+    /// rounded per order, so merging two members later never re-rounds their history.
+    units: Vec<(Sym, Sym, i64)>,
+}
+
+struct Shop {
+    clock: LocalClock,
+    location: Sym,
+}
+
+/// Members merged into others, followed to the survivor.
+struct Aliases {
+    survivor: HashMap<Text, Text>,
+}
+
+impl Aliases {
+    fn new(partial: &Partial) -> Self {
+        let s = &partial.symbols;
+        let edges: HashMap<Text, Text> =
+            partial.merges.iter().map(|(a, b)| (s.name(*a).clone(), s.name(*b).clone())).collect();
+        let mut survivor = HashMap::new();
+        for start in edges.keys() {
+            let mut at = start.clone();
+            // A chain is short; the bound only guards against a cycle in bad input.
+            for _ in 0..64 {
+                match edges.get(&at) {
+                    Some(next) if next != start => at = next.clone(),
+                    _ => break,
+                }
+            }
+            survivor.insert(start.clone(), at);
+        }
+        Aliases { survivor }
+    }
+
+    fn root(&self, member: &Text) -> Text {
+        self.survivor.get(member).cloned().unwrap_or_else(|| member.clone())
+    }
+}
+
+pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -> Result<DayOutput, RollupError> {
+    let d = ctx.day;
+    if let Some(prev_day) = prev.day {
+        if prev_day != d - 1 {
+            return Err(RollupError::Internal(format!("state of day {prev_day} cannot open day {d}")));
+        }
+    }
+    let aliases = Aliases::new(&partial);
+    let mut state = rekey_members(prev, &aliases);
+    let mut stats = DayStats::default();
+
+    // Products: standard cost and installation flag by SKU.
+    let products: HashMap<Sym, (Option<i64>, bool)> =
+        partial.products.iter().map(|(sku, p)| (*sku, (p.standard_cost, p.requires_installation))).collect();
+
+    // ---- movements of the day (business zone) ----
+    let mut business_clock = LocalClock::new(ctx.business_tz);
+    let movements: Vec<(Text, super::partial::MovementFacts)> = partial
+        .movements
+        .iter()
+        .filter(|(_, m)| business_clock.day(m.at) == d)
+        .map(|(id, m)| (Arc::from(&**id), m.clone()))
+        .collect();
+    stats.movements = movements.len() as u64;
+    let count_pairs: HashSet<(Sym, Sym)> =
+        movements.iter().filter(|(_, m)| m.kind == MovementKind::Count).map(|(_, m)| (m.location_id, m.sku)).collect();
+    let mut pairs: HashMap<(Sym, Sym), PairDay> = HashMap::new();
+    {
+        let s = &partial.symbols;
+        for (id, m) in &movements {
+            let p = pairs.entry((m.location_id, m.sku)).or_default();
+            if p.timeline.is_none() && count_pairs.contains(&(m.location_id, m.sku)) {
+                p.timeline = Some(Vec::new());
+            }
+            let reference = |none: &str| s.name_opt(m.reference).cloned().unwrap_or_else(|| Arc::from(none));
+            let (loc, sku) = (s.name(m.location_id).clone(), s.name(m.sku).clone());
+            let delta = match m.kind {
+                MovementKind::Receipt => {
+                    p.received += m.quantity;
+                    p.received_cost += i128::from(m.quantity) * i128::from(m.unit_cost.unwrap_or(0));
+                    if m.reference != NO_SYM {
+                        *state.inbound.entry((reference(NONE_REF_PO), loc, sku)).or_default() -= m.quantity;
+                    }
+                    m.quantity
+                }
+                MovementKind::PoShipped => {
+                    *state.inbound.entry((reference(NONE_REF_PO), loc, sku)).or_default() += m.quantity;
+                    0
+                }
+                MovementKind::TransferOut => {
+                    p.transfer_out += m.quantity;
+                    *state.transfers_out.entry((reference(NONE_REF_OUT), loc, sku)).or_default() += m.quantity;
+                    -m.quantity
+                }
+                MovementKind::TransferIn => {
+                    p.transfer_in += m.quantity;
+                    *state.transfers_in.entry((reference(NONE_REF_IN), sku)).or_default() += m.quantity;
+                    m.quantity
+                }
+                MovementKind::Adjustment => {
+                    p.adjusted += m.quantity;
+                    m.quantity
+                }
+                MovementKind::Count => 0,
+            };
+            if let Some(t) = p.timeline.as_mut() {
+                if m.kind == MovementKind::Count {
+                    t.push((m.at, true, id.clone(), m.quantity));
+                } else if m.kind != MovementKind::PoShipped {
+                    t.push((m.at, false, id.clone(), delta));
+                }
+            }
+        }
+    }
+
+    // ---- orders ----
+    let mut shops: HashMap<(Sym, Sym), Shop> = HashMap::new();
+    let mut member_root: HashMap<Sym, Sym> = HashMap::new();
+    let mut sales: HashMap<(Sym, Sym, Sym, Sym, Sym), SalesDay> = HashMap::new();
+    let mut shop_days: HashMap<(Sym, Sym, Sym), ShopDay> = HashMap::new();
+    let mut hourly: HashMap<(Sym, Sym, i32), (i64, i64)> = HashMap::new();
+    let mut service: HashMap<(Sym, Sym), i64> = HashMap::new();
+    let mut members: HashMap<Sym, MemberDay> = HashMap::new();
+    let mut scopes_today: HashSet<Sym> = HashSet::new();
+    let mut placed_today: Vec<(u128, Day, i32, Sym, Sym)> = Vec::new();
+    let mut unknown_shops: HashSet<String> = HashSet::new();
+
+    let mut order_units: Vec<(Sym, i64)> = Vec::new();
+    let keys: Vec<u128> = partial.orders.keys().copied().collect();
+    for key in keys {
+        let Some(o) = partial.orders.get(&key) else { continue };
+        let shop = shop_of(&mut shops, &mut partial.symbols, ctx, o, &mut unknown_shops);
+        let (placed_day, hour) = shop.clock.day_hour(o.placed_at);
+        if placed_day > d {
+            continue;
+        }
+        let location = if o.store_id != NO_SYM { o.store_id } else { shop.location };
+        let member = match partial.members.get(&key) {
+            Some(link) => *member_root.entry(link.member_id).or_insert_with(|| {
+                let root = aliases.root(partial.symbols.name(link.member_id));
+                partial.symbols.intern(&root)
+            }),
+            None => NO_SYM,
+        };
+        let shop = shops.get_mut(&(o.platform, o.shop_id)).ok_or_else(|| RollupError::Internal("shop cache".into()))?;
+        if placed_day == d {
+            stats.orders_placed += 1;
+            stats.lines_placed += o.lines.len() as u64;
+            placed_today.push((key, placed_day, hour, location, member));
+        }
+        // Shipped and not yet delivered: in transit outbound from the order's location.
+        let ship_key = || -> Text { Arc::from(format!("{key:032x}").as_str()) };
+        if !o.cancelled && o.shipped_at.is_some_and(|t| shop.clock.day(t) <= d) {
+            let delivered_day = o.delivered_at.map(|t| shop.clock.day(t));
+            if delivered_day.is_none_or(|dd| dd > d) {
+                let s = &partial.symbols;
+                let lines = o.lines.iter().map(|l| (s.name(l.sku).clone(), l.quantity)).collect();
+                state
+                    .shipments
+                    .insert(ship_key(), Shipment { location_id: s.name(location).clone(), delivered_day, lines });
+            } else if !state.shipments.is_empty() {
+                state.shipments.remove(&ship_key());
+            }
+        } else if !state.shipments.is_empty() && (o.cancelled || o.shipped_at.is_some()) {
+            state.shipments.remove(&ship_key());
+        }
+        if o.cancelled {
+            continue;
+        }
+        order_units.clear();
+        if placed_day == d {
+            stats.orders_counted += 1;
+            scopes_today.insert(o.platform);
+            let mut subtotal = 0i64;
+            let mut skus_seen: Vec<Sym> = Vec::with_capacity(o.lines.len());
+            for line in o.lines.iter() {
+                let gross = line.quantity * line.unit_price;
+                subtotal += gross - line.discount;
+                let sd = sales.entry((o.platform, o.shop_id, o.store_id, line.sku, o.currency)).or_default();
+                sd.location = location;
+                if !skus_seen.contains(&line.sku) {
+                    skus_seen.push(line.sku);
+                    sd.orders += 1;
+                }
+                sd.units_sold += line.quantity;
+                sd.gross += gross;
+                sd.discounts += line.discount;
+                if member != NO_SYM {
+                    sd.members.insert(member);
+                }
+                let p = pairs.entry((location, line.sku)).or_default();
+                if p.timeline.is_none() && count_pairs.contains(&(location, line.sku)) {
+                    p.timeline = Some(Vec::new());
+                }
+                p.sold += line.quantity;
+                if let Some(t) = p.timeline.as_mut() {
+                    t.push((o.placed_at, false, Arc::from(""), -line.quantity));
+                }
+                if products.get(&line.sku).is_some_and(|(_, install)| *install) {
+                    *service.entry((o.city, line.sku)).or_default() += line.quantity - line.refunded_quantity;
+                }
+                if member != NO_SYM {
+                    add_units(&mut order_units, line.sku, line.quantity);
+                }
+            }
+            let sh = shop_days.entry((o.platform, o.shop_id, o.currency)).or_default();
+            sh.orders += 1;
+            sh.subtotal += subtotal;
+            if member != NO_SYM {
+                sh.members.insert(member);
+                let md = members.entry(member).or_default();
+                *md.orders.entry(o.platform).or_default() += 1;
+                md.subtotal += subtotal;
+            }
+            let h = hourly.entry((o.platform, o.shop_id, hour)).or_default();
+            h.0 += 1;
+            h.1 += subtotal;
+        }
+        for r in o.refunds.iter() {
+            let (refund_day, refund_hour) = shop.clock.day_hour(r.at);
+            if refund_day != d {
+                continue;
+            }
+            stats.refund_lines += 1;
+            let sd = sales.entry((o.platform, o.shop_id, o.store_id, r.sku, o.currency)).or_default();
+            sd.location = location;
+            sd.units_refunded += r.quantity;
+            sd.refunds += r.amount;
+            let p = pairs.entry((location, r.sku)).or_default();
+            if p.timeline.is_none() && count_pairs.contains(&(location, r.sku)) {
+                p.timeline = Some(Vec::new());
+            }
+            p.returned += r.quantity;
+            if let Some(t) = p.timeline.as_mut() {
+                t.push((r.at, false, Arc::from(""), r.quantity));
+            }
+            shop_days.entry((o.platform, o.shop_id, o.currency)).or_default().refunds += r.amount;
+            hourly.entry((o.platform, o.shop_id, refund_hour)).or_default().1 -= r.amount;
+            if member != NO_SYM {
+                members.entry(member).or_default().refunds += r.amount;
+                add_units(&mut order_units, r.sku, -r.quantity);
+            }
+        }
+        if !order_units.is_empty() {
+            let md = members.entry(member).or_default();
+            md.units.extend(order_units.drain(..).map(|(sku, n)| (location, sku, n)));
+        }
+    }
+    stats.unknown_shops = unknown_shops.into_iter().collect();
+    stats.unknown_shops.sort();
+
+    let s = &partial.symbols;
+    let text = |id: Sym| s.name(id).clone();
+    let text_opt = |id: Sym| s.name_opt(id).cloned();
+
+    // ---- inventory ----
+    let mut today_by_pair: HashMap<(Text, Text), PairDay> =
+        pairs.into_iter().map(|((loc, sku), p)| ((text(loc), text(sku)), p)).collect();
+    let mut all_pairs: Vec<(Text, Text)> = state.stock.keys().cloned().collect();
+    all_pairs.extend(today_by_pair.keys().filter(|k| !state.stock.contains_key(*k)).cloned());
+    all_pairs.sort();
+    let standard_cost = |sku: &Text| -> Option<i64> {
+        // Product facts are keyed by symbol; look the SKU up by name once per pair.
+        s.lookup(sku).and_then(|id| products.get(&id)).and_then(|(c, _)| *c)
+    };
+    let mut inbound_by_pair: HashMap<(Text, Text), i64> = HashMap::new();
+    for ((_, loc, sku), q) in &state.inbound {
+        *inbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (*q).max(0);
+    }
+    let mut outbound_by_pair: HashMap<(Text, Text), i64> = HashMap::new();
+    for ((reference, loc, sku), q) in &state.transfers_out {
+        let arrived = state.transfers_in.get(&(in_ref(reference), sku.clone())).copied().unwrap_or(0);
+        *outbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (q - arrived).max(0);
+    }
+    state.shipments.retain(|_, sh| sh.delivered_day.is_none_or(|dd| dd > d));
+    for sh in state.shipments.values() {
+        for (sku, q) in &sh.lines {
+            *outbound_by_pair.entry((sh.location_id.clone(), sku.clone())).or_default() += q;
+        }
+    }
+    let mut unit_costs: HashMap<(Text, Text), UnitCost> = HashMap::new();
+    let mut inventory = TableBuilder::new("inventory_daily", schema::INVENTORY_DAILY);
+    for pair in all_pairs {
+        let today = today_by_pair.remove(&pair).unwrap_or_default();
+        let ps = state.stock.entry(pair.clone()).or_insert_with(PairState::default);
+        let opening = ps.closing_qty;
+        let mut adjusted = today.adjusted;
+        let closing = match today.timeline {
+            Some(mut events) => {
+                // At one instant, other events before counts; counts in movement-id order.
+                events.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+                let mut stock = opening;
+                for (_, is_count, _, q) in events {
+                    if is_count {
+                        adjusted += q - stock;
+                        stock = q;
+                    } else {
+                        stock += q;
+                    }
+                }
+                stock
+            }
+            None => {
+                opening + today.received - today.sold + today.returned + today.adjusted + today.transfer_in
+                    - today.transfer_out
+            }
+        };
+        ps.closing_qty = closing;
+        ps.receipts_qty += today.received;
+        ps.receipts_cost += today.received_cost;
+        let uc = if ps.receipts_qty > 0 {
+            UnitCost { cents: ps.receipts_cost, qty: i128::from(ps.receipts_qty) }
+        } else {
+            UnitCost { cents: i128::from(standard_cost(&pair.1).unwrap_or(0)), qty: 1 }
+        };
+        let value = cost(closing, uc);
+        ps.recent.retain(|(day, ..)| *day > d - 28);
+        ps.recent.push((d, today.sold, cost(today.sold - today.returned, uc), value));
+        let sold_28d: i64 = ps.recent.iter().map(|r| r.1).sum();
+        let cogs_28d: i64 = ps.recent.iter().map(|r| r.2).sum();
+        let value_28d: i64 = ps.recent.iter().map(|r| r.3).sum();
+        inventory.push(vec![
+            Cell::S(Some(pair.0.clone())),
+            Cell::S(Some(pair.1.clone())),
+            Cell::I(Some(opening)),
+            Cell::I(Some(today.received)),
+            Cell::I(Some(today.sold)),
+            Cell::I(Some(today.returned)),
+            Cell::I(Some(adjusted)),
+            Cell::I(Some(today.transfer_in)),
+            Cell::I(Some(today.transfer_out)),
+            Cell::I(Some(closing)),
+            Cell::I(Some(inbound_by_pair.get(&pair).copied().unwrap_or(0))),
+            Cell::I(Some(outbound_by_pair.get(&pair).copied().unwrap_or(0))),
+            Cell::C(Some(round_div(uc.cents, uc.qty))),
+            Cell::C(Some(value)),
+            Cell::I(Some(sold_28d)),
+            Cell::F((sold_28d != 0).then(|| closing as f64 / (sold_28d as f64 / 28.0))),
+            Cell::F((value_28d != 0).then(|| cogs_28d as f64 / (value_28d as f64 / 28.0))),
+        ])?;
+        unit_costs.insert(pair, uc);
+    }
+    let unit_cost_of = |loc: &Text, sku: &Text| -> Result<UnitCost, RollupError> {
+        unit_costs
+            .get(&(loc.clone(), sku.clone()))
+            .copied()
+            .ok_or_else(|| RollupError::Internal(format!("no stock row for {loc}/{sku}")))
+    };
+
+    // ---- sales_daily ----
+    let mut sales_rows: Vec<(SalesKey, SalesDay)> = sales
+        .into_iter()
+        .map(|((pf, shop, store, sku, cur), v)| ((text(pf), text(shop), text_opt(store), text(sku), text(cur)), v))
+        .collect();
+    sales_rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut sales_table = TableBuilder::new("sales_daily", schema::SALES_DAILY);
+    let mut shop_cogs: HashMap<(Text, Text, Text), i64> = HashMap::new();
+    let is_new = |member: &Sym, state: &CarriedState| !state.members.contains_key(s.name(*member));
+    for (key, v) in &sales_rows {
+        let uc = unit_cost_of(&text(v.location), &key.3)?;
+        let cogs = cost(v.units_sold - v.units_refunded, uc);
+        let net = v.gross - v.discounts - v.refunds;
+        let history = state.sales.get(key);
+        let (prev_net, prev_units) = history.map_or((0, 0), |h| {
+            h.iter().filter(|(day, ..)| *day >= d - 28 && *day < d).fold((0, 0), |acc, r| (acc.0 + r.1, acc.1 + r.2))
+        });
+        let new_customers = v.members.iter().filter(|m| is_new(m, &state)).count();
+        *shop_cogs.entry((key.0.clone(), key.1.clone(), key.4.clone())).or_default() += cogs;
+        sales_table.push(vec![
+            Cell::S(Some(key.0.clone())),
+            Cell::S(Some(key.1.clone())),
+            Cell::S(key.2.clone()),
+            Cell::S(Some(key.3.clone())),
+            Cell::S(Some(key.4.clone())),
+            Cell::I(Some(v.orders)),
+            Cell::I(Some(v.units_sold)),
+            Cell::I(Some(v.units_refunded)),
+            Cell::C(Some(v.gross)),
+            Cell::C(Some(v.discounts)),
+            Cell::C(Some(v.refunds)),
+            Cell::C(Some(net)),
+            Cell::C(Some(cogs)),
+            Cell::C(Some(net - cogs)),
+            Cell::F((net != 0).then(|| (net - cogs) as f64 / net as f64)),
+            Cell::C(
+                (v.units_sold != 0).then(|| round_div(i128::from(v.gross - v.discounts), i128::from(v.units_sold))),
+            ),
+            Cell::C((prev_units != 0).then(|| round_div(i128::from(prev_net), i128::from(prev_units)))),
+            Cell::I(Some(v.members.len() as i64)),
+            Cell::I(Some(new_customers as i64)),
+        ])?;
+    }
+    for (key, v) in &sales_rows {
+        if v.units_sold != 0 || v.gross != 0 || v.discounts != 0 {
+            let h = state.sales.entry(key.clone()).or_default();
+            h.push((d, v.gross - v.discounts, v.units_sold));
+        }
+    }
+    state.sales.retain(|_, h| {
+        h.retain(|(day, ..)| *day > d - 28);
+        !h.is_empty()
+    });
+
+    // ---- shop_daily ----
+    let mut shop_rows: Vec<((Text, Text, Text), ShopDay)> =
+        shop_days.into_iter().map(|((pf, shop, cur), v)| ((text(pf), text(shop), text(cur)), v)).collect();
+    shop_rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut shop_table = TableBuilder::new("shop_daily", schema::SHOP_DAILY);
+    for (key, v) in shop_rows {
+        let net = v.subtotal - v.refunds;
+        let cogs = shop_cogs.get(&key).copied().unwrap_or(0);
+        shop_table.push(vec![
+            Cell::S(Some(key.0)),
+            Cell::S(Some(key.1)),
+            Cell::S(Some(key.2)),
+            Cell::I(Some(v.orders)),
+            Cell::I(Some(v.members.len() as i64)),
+            Cell::C(Some(net)),
+            Cell::C(Some(cogs)),
+            Cell::C(Some(net - cogs)),
+            Cell::C((v.orders != 0).then(|| round_div(i128::from(v.subtotal), i128::from(v.orders)))),
+            Cell::I(None),
+            Cell::I(None),
+            Cell::I(None),
+            Cell::I(None),
+        ])?;
+    }
+
+    // ---- members: fold the day into each history ----
+    let all_scope: Text = Arc::from("all");
+    let mut member_days: Vec<(Sym, MemberDay)> = members.into_iter().collect();
+    member_days.sort_by(|a, b| s.name(a.0).cmp(s.name(b.0)));
+    for (member, md) in member_days {
+        let mut margin_cost = 0i64;
+        for (loc, sku, n) in &md.units {
+            margin_cost += cost(*n, unit_cost_of(&text(*loc), &text(*sku))?);
+        }
+        let net = md.subtotal - md.refunds;
+        let placed: u32 = md.orders.values().sum();
+        let name = text(member);
+        let h = match state.members.get_mut(&name) {
+            Some(h) => h,
+            None if placed > 0 => state.members.entry(name.clone()).or_insert_with(|| MemberHistory {
+                first_day: d,
+                last_day: d,
+                ..MemberHistory::default()
+            }),
+            // Refunds of a member with no counted order in the history: nothing to attach to.
+            None => continue,
+        };
+        h.net_sales += net;
+        h.gross_margin += net - margin_cost;
+        if placed > 0 {
+            h.first_day = h.first_day.min(d);
+            h.last_day = h.last_day.max(d);
+            h.orders += i64::from(placed);
+            for (platform, n) in &md.orders {
+                let scope = text(*platform);
+                if !h.platforms.contains(&scope) {
+                    h.platforms.push(scope.clone());
+                    h.platforms.sort();
+                }
+                h.scopes
+                    .entry(scope)
+                    .or_insert_with(|| ScopeHistory { first_day: d, recent: Vec::new() })
+                    .add_orders(d, *n);
+            }
+            h.scopes
+                .entry(all_scope.clone())
+                .or_insert_with(|| ScopeHistory { first_day: d, recent: Vec::new() })
+                .add_orders(d, placed);
+        }
+    }
+
+    // ---- customers_daily ----
+    let mut scopes: Vec<Text> = scopes_today.iter().map(|p| text(*p)).collect();
+    scopes.push(all_scope.clone());
+    scopes.sort();
+    scopes.dedup();
+    let mut customers = TableBuilder::new("customers_daily", schema::CUSTOMERS_DAILY);
+    for scope in &scopes {
+        let (mut active, mut new, mut returning, mut repeat, mut cohort, mut retained) =
+            (0i64, 0i64, 0i64, 0i64, 0i64, 0i64);
+        for h in state.members.values() {
+            let Some(sh) = h.scopes.get(scope) else { continue };
+            let n365 = sh.orders_since(d - 364);
+            let on_d = sh.recent.last().is_some_and(|(day, _)| *day == d);
+            active += i64::from(n365 > 0);
+            new += i64::from(sh.first_day == d);
+            returning += i64::from(on_d && sh.first_day < d);
+            repeat += i64::from(n365 >= 2);
+            let in_cohort = sh.first_day >= d - 729 && sh.first_day <= d - 365;
+            cohort += i64::from(in_cohort);
+            retained += i64::from(in_cohort && n365 > 0);
+        }
+        customers.push(vec![
+            Cell::S(Some(scope.clone())),
+            Cell::I(Some(active)),
+            Cell::I(Some(new)),
+            Cell::I(Some(returning)),
+            Cell::F((active != 0).then(|| repeat as f64 / active as f64)),
+            Cell::I(Some(cohort)),
+            Cell::I(Some(retained)),
+        ])?;
+    }
+    for h in state.members.values_mut() {
+        for sh in h.scopes.values_mut() {
+            sh.recent.retain(|(day, _)| *day >= d - 364);
+        }
+    }
+
+    // ---- member_value ----
+    let mut member_ids: Vec<&Text> = state.members.keys().collect();
+    member_ids.sort();
+    let mut member_value = TableBuilder::new("member_value", schema::MEMBER_VALUE);
+    for id in member_ids {
+        let h = &state.members[id];
+        member_value.push(vec![
+            Cell::S(Some(id.clone())),
+            Cell::D(Some(h.first_day)),
+            Cell::D(Some(h.last_day)),
+            Cell::I(Some(h.orders)),
+            Cell::C(Some(h.net_sales)),
+            Cell::C(Some(h.gross_margin)),
+            Cell::S(Some(Arc::from(h.platforms.join(",").as_str()))),
+            Cell::I(None),
+        ])?;
+    }
+
+    // ---- orders_hourly ----
+    let mut hourly_rows: Vec<((Text, Text, i32), (i64, i64))> =
+        hourly.into_iter().map(|((pf, shop, hour), v)| ((text(pf), text(shop), hour), v)).collect();
+    hourly_rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut hourly_table = TableBuilder::new("orders_hourly", schema::ORDERS_HOURLY);
+    for ((pf, shop, hour), (orders, net)) in hourly_rows {
+        hourly_table.push(vec![
+            Cell::S(Some(pf)),
+            Cell::S(Some(shop)),
+            Cell::I32(Some(hour)),
+            Cell::I(Some(orders)),
+            Cell::C(Some(net)),
+        ])?;
+    }
+
+    // ---- service_demand_daily ----
+    let mut service_rows: Vec<((Option<Text>, Text), i64)> =
+        service.into_iter().map(|((city, sku), n)| ((text_opt(city), text(sku)), n)).collect();
+    service_rows.sort();
+    let mut service_table = TableBuilder::new("service_demand_daily", schema::SERVICE_DEMAND_DAILY);
+    for ((city, sku), n) in service_rows {
+        service_table.push(vec![Cell::S(city), Cell::S(Some(sku)), Cell::I(Some(n))])?;
+    }
+
+    // ---- curated/order_lines ----
+    let order_lines = order_lines_table(&partial, placed_today)?;
+
+    state.day = Some(d);
+    let tables = vec![
+        order_lines,
+        sales_table.finish(),
+        inventory.finish(),
+        shop_table.finish(),
+        customers.finish(),
+        hourly_table.finish(),
+        service_table.finish(),
+        member_value.finish(),
+    ];
+    Ok(DayOutput { tables, state, stats })
+}
+
+fn add_units(units: &mut Vec<(Sym, i64)>, sku: Sym, n: i64) {
+    match units.iter_mut().find(|(s, _)| *s == sku) {
+        Some(e) => e.1 += n,
+        None => units.push((sku, n)),
+    }
+}
+
+/// The `transfers_in` key a `transfers_out` reference pairs with (absent references never pair).
+fn in_ref(out_ref: &Text) -> Text {
+    if &**out_ref == NONE_REF_OUT {
+        Arc::from(NONE_REF_OUT)
+    } else {
+        out_ref.clone()
+    }
+}
+
+fn shop_of<'a>(
+    shops: &'a mut HashMap<(Sym, Sym), Shop>,
+    symbols: &mut super::partial::Symbols,
+    ctx: &DayContext,
+    o: &OrderFacts,
+    unknown: &mut HashSet<String>,
+) -> &'a mut Shop {
+    shops.entry((o.platform, o.shop_id)).or_insert_with(|| {
+        let platform = symbols.name(o.platform).clone();
+        let shop_id = symbols.name(o.shop_id).clone();
+        match ctx.shops.get(&(shop_format(&platform).to_string(), shop_id.to_string())) {
+            Some(zone) => Shop {
+                clock: LocalClock::new(zone.time_zone),
+                location: symbols.intern(zone.location_id.as_deref().unwrap_or(&shop_id)),
+            },
+            None => {
+                unknown.insert(format!("{platform}/{shop_id}"));
+                Shop { clock: LocalClock::new(ctx.business_tz), location: symbols.intern(&shop_id) }
+            }
+        }
+    })
+}
+
+/// Re-keys member histories by their survivor, folding merged members together.
+fn rekey_members(mut state: CarriedState, aliases: &Aliases) -> CarriedState {
+    if aliases.survivor.is_empty() {
+        return state;
+    }
+    let moved: Vec<Text> = state.members.keys().filter(|m| aliases.survivor.contains_key(*m)).cloned().collect();
+    for member in moved {
+        let root = aliases.root(&member);
+        if root == member {
+            continue;
+        }
+        if let Some(h) = state.members.remove(&member) {
+            match state.members.get_mut(&root) {
+                Some(target) => target.absorb(h),
+                None => {
+                    state.members.insert(root, h);
+                }
+            }
+        }
+    }
+    state
+}
+
+fn order_lines_table(partial: &Partial, mut placed: Vec<(u128, Day, i32, Sym, Sym)>) -> Result<Table, RollupError> {
+    let s = &partial.symbols;
+    let order = |key: &u128| partial.orders.get(key);
+    placed.sort_by(|a, b| {
+        let (x, y) = (order(&a.0), order(&b.0));
+        let k = |o: Option<&OrderFacts>| {
+            o.map(|o| (s.name(o.platform).clone(), s.name(o.shop_id).clone(), o.order_id.clone()))
+        };
+        k(x).cmp(&k(y))
+    });
+    let mut table = TableBuilder::new("order_lines", schema::ORDER_LINES);
+    for (key, _, hour, location, member) in placed {
+        let Some(o) = order(&key) else { continue };
+        let order_id: Text = Arc::from(&*o.order_id);
+        let raw_key: Text = Arc::from(&*o.source_raw_key);
+        for (line_no, l) in o.lines.iter().enumerate() {
+            let gross = l.quantity * l.unit_price;
+            table.push(vec![
+                Cell::S(Some(s.name(o.platform).clone())),
+                Cell::S(Some(s.name(o.shop_id).clone())),
+                Cell::S(Some(order_id.clone())),
+                Cell::I(Some(o.version)),
+                Cell::S(Some(s.name(o.status).clone())),
+                Cell::T(Some(o.placed_at)),
+                Cell::I32(Some(hour)),
+                Cell::S(s.name_opt(o.store_id).cloned()),
+                Cell::S(s.name_opt(o.salesperson).cloned()),
+                Cell::S(s.name_opt(o.city).cloned()),
+                Cell::S(Some(s.name(location).clone())),
+                Cell::S(s.name_opt(member).cloned()),
+                Cell::S(Some(s.name(o.currency).clone())),
+                Cell::I32(Some(line_no as i32)),
+                Cell::S(Some(s.name(l.sku).clone())),
+                Cell::I(Some(l.quantity)),
+                Cell::C(Some(l.unit_price)),
+                Cell::C(Some(l.discount)),
+                Cell::C(Some(gross)),
+                Cell::I(Some(l.refunded_quantity)),
+                Cell::C(Some(l.refunded_amount)),
+                Cell::C(Some(gross - l.discount - l.refunded_amount)),
+                Cell::S(Some(raw_key.clone())),
+            ])?;
+        }
+    }
+    Ok(table.finish())
+}

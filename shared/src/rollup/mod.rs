@@ -1,0 +1,33 @@
+//! Nightly rollup tables (docs/tables.md): canonical JSON lines in, Parquet tables out.
+//!
+//! `facts` reads input objects into a mergeable `partial` (the map side), `compute` turns the
+//! merged partial and the day before's carried `state` into the day's tables (the reduce side),
+//! `parquet` encodes them. Nothing here touches the network; `crate::aws::rollup` does.
+
+pub mod compute;
+pub mod facts;
+pub mod parallel;
+pub mod parquet;
+pub mod partial;
+pub mod plan;
+pub mod schema;
+pub mod state;
+pub mod table;
+pub mod time;
+
+#[cfg(test)]
+mod merge_tests;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RollupError {
+    #[error("{key} line {line}: {message}")]
+    BadInput { key: String, line: usize, message: String },
+    #[error("{key}: cannot read: {message}")]
+    Unreadable { key: String, message: String },
+    #[error("carried state: {0}")]
+    State(String),
+    #[error("{0}")]
+    MissingHistory(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
