@@ -16,6 +16,7 @@ pub mod platforms;
 pub mod points;
 pub mod quarantine;
 pub mod raw;
+pub mod rollup;
 pub mod s3_event;
 pub mod shop;
 pub mod sqs_batch;

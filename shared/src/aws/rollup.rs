@@ -20,6 +20,7 @@ use crate::rollup::plan::{
     code_version, dt, input_fingerprint, manifest_key, part_key, partition_day, plan_days, select_inputs, state_key,
     Manifest, ObjectInfo, ROWS_PER_PART, STATE_PREFIX,
 };
+use crate::rollup::request::{chunk_inputs, Chunk, DISTRIBUTED_THRESHOLD_BYTES};
 use crate::rollup::state::CarriedState;
 use crate::rollup::table::table_prefix;
 use crate::rollup::time::Day;
@@ -115,6 +116,17 @@ impl RollupStore {
         }
     }
 
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| StorageError::from_sdk(format!("delete s3://{}/{key}", self.bucket), e))?;
+        Ok(())
+    }
+
     async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StorageError> {
         self.s3
             .put_object()
@@ -182,13 +194,7 @@ impl RollupStore {
         for o in self.list(&prefix).await? {
             let name = o.key.rsplit('/').next().unwrap_or_default();
             if name.ends_with(".parquet") && !manifest.files.iter().any(|f| f == name) {
-                self.s3
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(&o.key)
-                    .send()
-                    .await
-                    .map_err(|e| StorageError::from_sdk(format!("delete s3://{}/{}", self.bucket, o.key), e))?;
+                self.delete(&o.key).await?;
             }
         }
         Ok(())
@@ -252,64 +258,177 @@ pub async fn run_days(
     };
     for (index, &d) in days.iter().enumerate() {
         let started = Instant::now();
-        let started_at = now_rfc3339();
         let inputs = select_inputs(&listing, d, context.business_tz);
         let bytes: u64 = inputs.iter().map(|o| o.size).sum();
         progress(RollupProgress::DayStarted { day: d, index, of: days.len(), objects: inputs.len(), bytes });
         let fingerprint = input_fingerprint(&inputs);
         let (partial, read) = store.read_partial(inputs, threads).await?;
-        let ctx = DayContext { day: d, ..context.clone() };
         let prev = std::mem::take(&mut state);
-        let out = tokio::task::spawn_blocking(move || compute_day(prev, partial, &ctx))
-            .await
-            .map_err(|e| RollupError::Internal(format!("compute task: {e}")))??;
-        let run_id = uuid::Uuid::now_v7().to_string();
-        let mut rows = Vec::new();
-        let encoded = tokio::task::spawn_blocking(move || encode_tables(out.tables, d))
-            .await
-            .map_err(|e| RollupError::Internal(format!("encode task: {e}")))??;
-        let finished_at = now_rfc3339();
-        for (table, count, parts) in encoded {
-            let files = parts.iter().map(|(k, _)| k.rsplit('/').next().unwrap_or_default().to_string()).collect();
-            let manifest = Manifest {
-                table: table.to_string(),
-                dt: dt(d),
-                rows: count,
-                files,
-                input_fingerprint: fingerprint.clone(),
-                code_version: code_version(),
-                run_id: run_id.clone(),
-                started_at: started_at.clone(),
-                finished_at: finished_at.clone(),
-            };
-            store.publish_table(parts, manifest).await?;
-            rows.push((table, count));
-        }
-        store.put(&state_key(d), out.state.to_gzip_json()?, "application/gzip").await?;
-        let report = DayReport {
-            day: d,
-            rows,
-            read,
-            stats: out.stats,
-            input_fingerprint: fingerprint,
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        tracing::info!(
-            day = %dt(d),
-            objects = report.read.objects,
-            lines = report.read.lines,
-            orders = report.stats.orders_placed,
-            seconds = report.seconds,
-            "rollup day published"
-        );
-        if !report.stats.unknown_shops.is_empty() {
-            tracing::warn!(shops = ?report.stats.unknown_shops, "orders of shops missing from the shops table");
-        }
+        let (report, next) = publish_day(store, context, d, fingerprint, partial, prev, read, started).await?;
         progress(RollupProgress::DayDone(&report));
         reports.push(report);
-        state = out.state;
+        state = next;
     }
     Ok(reports)
+}
+
+/// Computes day `d` from its merged partial and the day before's state, publishes every table
+/// and then the state `d` hands on (the state last: a day whose state exists is complete).
+#[allow(clippy::too_many_arguments)]
+async fn publish_day(
+    store: &RollupStore,
+    context: &DayContext,
+    d: Day,
+    fingerprint: String,
+    partial: crate::rollup::partial::Partial,
+    prev: CarriedState,
+    read: ReadStats,
+    started: Instant,
+) -> Result<(DayReport, CarriedState), RollupRunError> {
+    let started_at = now_rfc3339();
+    let ctx = DayContext { day: d, ..context.clone() };
+    let out = tokio::task::spawn_blocking(move || compute_day(prev, partial, &ctx))
+        .await
+        .map_err(|e| RollupError::Internal(format!("compute task: {e}")))??;
+    let run_id = uuid::Uuid::now_v7().to_string();
+    let encoded = tokio::task::spawn_blocking(move || encode_tables(out.tables, d))
+        .await
+        .map_err(|e| RollupError::Internal(format!("encode task: {e}")))??;
+    let finished_at = now_rfc3339();
+    let mut rows = Vec::new();
+    for (table, count, parts) in encoded {
+        let files = parts.iter().map(|(k, _)| k.rsplit('/').next().unwrap_or_default().to_string()).collect();
+        let manifest = Manifest {
+            table: table.to_string(),
+            dt: dt(d),
+            rows: count,
+            files,
+            input_fingerprint: fingerprint.clone(),
+            code_version: code_version(),
+            run_id: run_id.clone(),
+            started_at: started_at.clone(),
+            finished_at: finished_at.clone(),
+        };
+        store.publish_table(parts, manifest).await?;
+        rows.push((table, count));
+    }
+    store.put(&state_key(d), out.state.to_gzip_json()?, "application/gzip").await?;
+    let report = DayReport {
+        day: d,
+        rows,
+        read,
+        stats: out.stats,
+        input_fingerprint: fingerprint,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    tracing::info!(
+        day = %dt(d),
+        objects = report.read.objects,
+        lines = report.read.lines,
+        orders = report.stats.orders_placed,
+        seconds = report.seconds,
+        "rollup day published"
+    );
+    if !report.stats.unknown_shops.is_empty() {
+        tracing::warn!(shops = ?report.stats.unknown_shops, "orders of shops missing from the shops table");
+    }
+    Ok((report, out.state))
+}
+
+// ---------------------------------------------------------------- Distributed Map modes
+
+/// The plan of a day: its inputs, and whether they are big enough for the Distributed Map.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DayPlan {
+    pub date: String,
+    pub distributed: bool,
+    pub objects: usize,
+    pub bytes: u64,
+    pub chunks: Vec<Chunk>,
+}
+
+pub async fn plan_day(store: &RollupStore, context: &DayContext, d: Day) -> Result<DayPlan, RollupRunError> {
+    let inputs = select_inputs(&store.list_inputs().await?, d, context.business_tz);
+    let bytes: u64 = inputs.iter().map(|o| o.size).sum();
+    let distributed = bytes > DISTRIBUTED_THRESHOLD_BYTES;
+    let chunks = if distributed {
+        chunk_inputs(&inputs.iter().map(|o| (o.key.clone(), o.size)).collect::<Vec<_>>())
+    } else {
+        Vec::new()
+    };
+    Ok(DayPlan { date: dt(d), distributed, objects: inputs.len(), bytes, chunks })
+}
+
+pub fn partials_prefix(d: Day) -> String {
+    format!("rollups/_partials/dt={}/", dt(d))
+}
+
+/// Map worker: reads one chunk into a partial at a name derived from its keys, so a retried
+/// worker overwrites its own output (and a duplicate partial would merge to the same result).
+pub async fn map_chunk(
+    store: &RollupStore,
+    d: Day,
+    chunk: &Chunk,
+    threads: usize,
+) -> Result<(String, ReadStats), RollupRunError> {
+    use sha2::{Digest, Sha256};
+    let mut objects = Vec::new();
+    for key in &chunk.keys {
+        if InputKind::of_key(key).is_none() {
+            return Err(RollupError::BadRequest(format!("{key} is not a canonical input key")).into());
+        }
+        objects.push(ObjectInfo { key: key.clone(), etag: String::new(), last_modified: 0, size: 0 });
+    }
+    let (partial, read) = store.read_partial(objects, threads).await?;
+    let name = hex::encode(Sha256::digest(chunk.keys.join("\n").as_bytes()));
+    let key = format!("{}{}.json.gz", partials_prefix(d), &name[..32]);
+    let body = tokio::task::spawn_blocking(move || partial.to_bytes())
+        .await
+        .map_err(|e| RollupError::Internal(format!("encode task: {e}")))??;
+    store.put(&key, body, "application/gzip").await?;
+    Ok((key, read))
+}
+
+/// Reduce: merges the day's partials, computes and publishes the day, removes the partials.
+pub async fn reduce_day(store: &RollupStore, context: &DayContext, d: Day) -> Result<DayReport, RollupRunError> {
+    let started = Instant::now();
+    let listing = store.list_inputs().await?;
+    let earliest = listing.iter().filter_map(|o| partition_day(&o.key)).min();
+    let prev = match store.load_state(d - 1).await? {
+        Some(s) => s,
+        None if earliest.is_some_and(|e| e < d) => {
+            return Err(RollupError::MissingHistory(format!(
+                "no rollup state for {}: run the days before {} first (omnilake rollup --from {} --to {})",
+                dt(d - 1),
+                dt(d),
+                dt(earliest.unwrap_or(d)),
+                dt(d - 1)
+            ))
+            .into())
+        }
+        None => CarriedState::default(),
+    };
+    let fingerprint = input_fingerprint(&select_inputs(&listing, d, context.business_tz));
+    let partial_keys = store.list(&partials_prefix(d)).await?;
+    let mut merged = crate::rollup::partial::Partial::default();
+    let mut read = ReadStats::default();
+    for o in &partial_keys {
+        let bytes = store
+            .get(&o.key)
+            .await?
+            .ok_or_else(|| RollupError::Unreadable { key: o.key.clone(), message: "listed but gone".into() })?;
+        read.objects += 1;
+        read.compressed_bytes += bytes.len() as u64;
+        let partial = tokio::task::spawn_blocking(move || crate::rollup::partial::Partial::from_bytes(&bytes))
+            .await
+            .map_err(|e| RollupError::Internal(format!("decode task: {e}")))??;
+        merged.merge(partial);
+    }
+    let (report, _) = publish_day(store, context, d, fingerprint, merged, prev, read, started).await?;
+    for o in partial_keys {
+        store.delete(&o.key).await?;
+    }
+    Ok(report)
 }
 
 type EncodedTable = (&'static str, u64, Vec<(String, Vec<u8>)>);

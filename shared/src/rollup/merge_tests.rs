@@ -154,3 +154,11 @@ fn the_latest_version_wins_whatever_the_arrival_order() {
     assert_eq!(o0.version, max_version);
     assert!(parse_instant("2026-10-05T01:15:00+08:00").is_some());
 }
+
+#[test]
+fn a_partial_survives_the_trip_through_storage() {
+    let p = partial_of(&inputs(5));
+    let back = Partial::from_bytes(&p.to_bytes().expect("encode")).expect("decode");
+    assert_eq!(back.canonical_view(), p.canonical_view());
+    assert!(Partial::from_bytes(b"not gzip").is_err());
+}

@@ -10,6 +10,7 @@ pub mod parallel;
 pub mod parquet;
 pub mod partial;
 pub mod plan;
+pub mod request;
 pub mod schema;
 pub mod state;
 pub mod table;
@@ -28,6 +29,8 @@ pub enum RollupError {
     State(String),
     #[error("{0}")]
     MissingHistory(String),
+    #[error("bad request: {0}")]
+    BadRequest(String),
     #[error("internal: {0}")]
     Internal(String),
 }

@@ -391,3 +391,48 @@ impl Partial {
         out.join("\n")
     }
 }
+
+/// A partial as stored between the Distributed Map's workers and the reduce.
+#[derive(Serialize, Deserialize)]
+struct PartialWire {
+    symbols: Vec<Arc<str>>,
+    orders: Vec<(u128, OrderFacts)>,
+    members: Vec<(u128, MemberLink)>,
+    movements: Vec<(Box<str>, MovementFacts)>,
+    products: Vec<(Sym, ProductFacts)>,
+    merges: Vec<(Sym, Sym)>,
+}
+
+impl Partial {
+    /// Gzip JSON of the partial (the map worker's output).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, super::RollupError> {
+        use std::io::Write;
+        let wire = PartialWire {
+            symbols: self.symbols.names.clone(),
+            orders: self.orders.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            members: self.members.iter().map(|(k, v)| (*k, *v)).collect(),
+            movements: self.movements.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            products: self.products.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            merges: self.merges.iter().copied().collect(),
+        };
+        let fail = |e: String| super::RollupError::Internal(format!("partial encode: {e}"));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        serde_json::to_writer(&mut gz, &wire).map_err(|e| fail(e.to_string()))?;
+        gz.flush().map_err(|e| fail(e.to_string()))?;
+        gz.finish().map_err(|e| fail(e.to_string()))
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Partial, super::RollupError> {
+        let wire: PartialWire = serde_json::from_reader(flate2::read::GzDecoder::new(bytes))
+            .map_err(|e| super::RollupError::Internal(format!("partial decode: {e}")))?;
+        let ids = wire.symbols.iter().enumerate().map(|(i, n)| (n.clone(), i as Sym)).collect();
+        Ok(Partial {
+            symbols: Symbols { ids, names: wire.symbols },
+            orders: wire.orders.into_iter().collect(),
+            members: wire.members.into_iter().collect(),
+            movements: wire.movements.into_iter().collect(),
+            products: wire.products.into_iter().collect(),
+            merges: wire.merges.into_iter().collect(),
+        })
+    }
+}

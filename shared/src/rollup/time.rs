@@ -208,6 +208,7 @@ mod tests {
         let mut shanghai = LocalClock::new(chrono_tz::Asia::Shanghai);
         let late = parse_instant("2026-10-01T16:00:00Z").expect("valid");
         assert_eq!(date_of(shanghai.day(late)), NaiveDate::from_ymd_opt(2026, 10, 2).expect("date"));
-        assert_eq!(shanghai.start_of(shanghai.day(late)), late);
+        let day = shanghai.day(late);
+        assert_eq!(shanghai.start_of(day), late);
     }
 }
