@@ -130,11 +130,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         env.get("AWS_ENDPOINT_URL")?,
     );
     let members_ok = crate::points::demo_members(&env, &bucket).await?;
+    let rollup_ok = crate::rollup::demo_rollup(&env).await?;
     eprintln!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
     if args.down {
         local::run(LocalCommand::Down).await?;
     }
-    anyhow::ensure!(ok && members_ok, "the demo's checks failed (see above)");
+    anyhow::ensure!(ok && members_ok && rollup_ok, "the demo's checks failed (see above)");
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use std::time::{Instant, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use omnilake::aws::rollup::{encode_tables, load_shop_zones, run_days, RollupProgress, RollupStore};
+use omnilake::aws::rollup::{encode_tables, load_shop_zones, run_days, DayReport, RollupProgress, RollupStore};
 use omnilake::rollup::compute::{compute_day, DayContext, ShopZone};
 use omnilake::rollup::facts::InputKind;
 use omnilake::rollup::parallel::{absorb_all, input_channel, InputObject, ReadStats};
@@ -57,7 +57,7 @@ pub async fn run(args: RollupArgs) -> anyhow::Result<()> {
             let out = args.output_dir.as_deref().context("--output-dir is required with --input-dir")?;
             run_local(dir, shops, out, from, to, threads)?
         }
-        None => run_stack(from, to, threads).await?,
+        None => totals_of(&run_stack(from, to, threads).await?),
     };
     print_totals(&totals, started.elapsed().as_secs_f64());
     Ok(())
@@ -65,7 +65,11 @@ pub async fn run(args: RollupArgs) -> anyhow::Result<()> {
 
 type Totals = Vec<(Day, Vec<(&'static str, u64)>, ReadStats, f64)>;
 
-async fn run_stack(from: Day, to: Day, threads: usize) -> anyhow::Result<Totals> {
+fn totals_of(reports: &[DayReport]) -> Totals {
+    reports.iter().map(|r| (r.day, r.rows.clone(), r.read, r.seconds)).collect()
+}
+
+async fn run_stack(from: Day, to: Day, threads: usize) -> anyhow::Result<Vec<DayReport>> {
     let env = StackEnv::load()?;
     let config = env.sdk_config().await;
     let bucket = env.get("OMNILAKE_BUCKET")?.to_string();
@@ -98,8 +102,71 @@ async fn run_stack(from: Day, to: Day, threads: usize) -> anyhow::Result<Totals>
             );
         }
     };
-    let reports = run_days(&store, &context, from, to, threads, &progress).await?;
-    Ok(reports.into_iter().map(|r| (r.day, r.rows, r.read, r.seconds)).collect())
+    Ok(run_days(&store, &context, from, to, threads, &progress).await?)
+}
+
+/// The demo's last step: roll up every day the demo's orders fall on, then print the KPIs and
+/// the lines to explore the tables. False if nothing was rolled up.
+pub async fn demo_rollup(env: &StackEnv) -> anyhow::Result<bool> {
+    let config = env.sdk_config().await;
+    let bucket = env.get("OMNILAKE_BUCKET")?.to_string();
+    let endpoint = env.get("AWS_ENDPOINT_URL")?.to_string();
+    let s3 = omnilake::aws::s3::DataBucket::client_from(&config);
+    let store = RollupStore::new(s3, &bucket);
+    let days: BTreeSet<Day> = store
+        .list_inputs()
+        .await?
+        .iter()
+        .filter(|o| InputKind::of_key(&o.key) == Some(InputKind::Orders))
+        .filter_map(|o| partition_day(&o.key))
+        .collect();
+    let (Some(&from), Some(&to)) = (days.first(), days.last()) else {
+        println!("\nno canonical orders: nothing to roll up");
+        return Ok(false);
+    };
+    println!("\nnightly rollup of {} .. {}:", dt(from), dt(to));
+    let started = Instant::now();
+    let reports = run_stack(from, to, std::thread::available_parallelism().map_or(2, |n| n.get())).await?;
+    print_totals(&totals_of(&reports), started.elapsed().as_secs_f64());
+    println!("\nKPIs (all shops; money in each currency's units):");
+    println!(
+        "  {:<10} {:>7} {:>6} {:>16} {:>14} {:>7} {:>6} {:>9}",
+        "day", "orders", "units", "net sales", "gross margin", "margin", "new", "returning"
+    );
+    for r in &reports {
+        let k = &r.stats.kpis;
+        for (i, (currency, net, margin)) in k.by_currency.iter().enumerate() {
+            let pct = if *net != 0 { format!("{:.1}%", *margin as f64 * 100.0 / *net as f64) } else { "-".into() };
+            let (day, orders, units, new, ret) = if i == 0 {
+                (
+                    dt(r.day),
+                    r.stats.orders_counted.to_string(),
+                    k.units_sold.to_string(),
+                    k.new_customers.to_string(),
+                    k.returning_customers.to_string(),
+                )
+            } else {
+                Default::default()
+            };
+            println!(
+                "  {day:<10} {orders:>7} {units:>6} {:>16} {:>14} {pct:>7} {new:>6} {ret:>9}",
+                format!("{currency} {}", omnilake::Money::from_minor(*net)),
+                omnilake::Money::from_minor(*margin).to_string(),
+            );
+        }
+    }
+    let storage = format!(
+        "{{'aws_endpoint_url':'{endpoint}','aws_access_key_id':'testing','aws_secret_access_key':'testing','aws_region':'us-east-1','aws_allow_http':'true'}}"
+    );
+    println!("\nExplore the rollups (Parquet, Hive-partitioned by dt):");
+    println!(
+        "  .venv/bin/python -c \"import duckdb; duckdb.sql(\\\"SET s3_endpoint='{}'; SET s3_use_ssl=false; SET s3_url_style='path'; SET s3_access_key_id='testing'; SET s3_secret_access_key='testing'\\\"); print(duckdb.sql(\\\"SELECT dt, platform, sum(net_sales) net_sales, sum(gross_margin) margin FROM read_parquet('s3://{bucket}/rollups/sales_daily/*/*.parquet', hive_partitioning=true) GROUP BY ALL ORDER BY ALL\\\"))\"",
+        endpoint.trim_start_matches("http://")
+    );
+    println!(
+        "  .venv/bin/python -c \"import polars as pl; print(pl.scan_parquet('s3://{bucket}/rollups/inventory_daily/**/*.parquet', hive_partitioning=True, storage_options={storage}).filter(pl.col('closing_qty') < 5).collect())\""
+    );
+    Ok(reports.iter().any(|r| r.stats.orders_counted > 0))
 }
 
 fn bar(index: usize, of: usize) -> String {

@@ -26,7 +26,7 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-fn venv_python() -> anyhow::Result<PathBuf> {
+pub fn venv_python() -> anyhow::Result<PathBuf> {
     let python = repo_root().join(".venv/bin/python");
     if !python.exists() {
         bail!("{} missing: run scripts/bootstrap.sh (the test script does)", python.display());
@@ -74,7 +74,7 @@ pub struct LocalStack {
     pub env: BTreeMap<String, String>,
 }
 
-fn omnilake_bin() -> PathBuf {
+pub fn omnilake_bin() -> PathBuf {
     repo_root().join("target/debug/omnilake")
 }
 

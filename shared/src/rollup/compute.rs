@@ -52,6 +52,20 @@ pub struct DayStats {
     /// `platform/shop_id` of orders whose shop is not in the shops table (dated in the business
     /// zone, selling from the shop id as location).
     pub unknown_shops: Vec<String>,
+    /// The day's headline figures (the `all` row of customers_daily, shop_daily summed).
+    pub kpis: DayKpis,
+}
+
+/// A day at a glance, for the CLI and the logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayKpis {
+    /// `(currency, net sales, gross margin)` in cents, over every shop.
+    pub by_currency: Vec<(String, i64, i64)>,
+    pub units_sold: i64,
+    pub active_customers: i64,
+    pub new_customers: i64,
+    pub returning_customers: i64,
+    pub stock_units: i64,
 }
 
 pub struct DayOutput {
@@ -530,9 +544,13 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
         shop_days.into_iter().map(|((pf, shop, cur), v)| ((text(pf), text(shop), text(cur)), v)).collect();
     shop_rows.sort_by(|a, b| a.0.cmp(&b.0));
     let mut shop_table = TableBuilder::new("shop_daily", schema::SHOP_DAILY);
+    let mut by_currency: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
     for (key, v) in shop_rows {
         let net = v.subtotal - v.refunds;
         let cogs = shop_cogs.get(&key).copied().unwrap_or(0);
+        let c = by_currency.entry(key.2.to_string()).or_default();
+        c.0 += net;
+        c.1 += net - cogs;
         shop_table.push(vec![
             Cell::S(Some(key.0)),
             Cell::S(Some(key.1)),
@@ -617,6 +635,11 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
             cohort += i64::from(in_cohort);
             retained += i64::from(in_cohort && n365 > 0);
         }
+        if *scope == all_scope {
+            stats.kpis.active_customers = active;
+            stats.kpis.new_customers = new;
+            stats.kpis.returning_customers = returning;
+        }
         customers.push(vec![
             Cell::S(Some(scope.clone())),
             Cell::I(Some(active)),
@@ -678,6 +701,9 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
     // ---- curated/order_lines ----
     let order_lines = order_lines_table(&partial, placed_today)?;
 
+    stats.kpis.by_currency = by_currency.into_iter().map(|(c, (net, margin))| (c, net, margin)).collect();
+    stats.kpis.units_sold = sales_rows.iter().map(|(_, v)| v.units_sold).sum();
+    stats.kpis.stock_units = state.stock.values().map(|p| p.closing_qty).sum();
     state.day = Some(d);
     let tables = vec![
         order_lines,
