@@ -11,5 +11,7 @@ cargo build --workspace
 cargo build --workspace --all-targets
 echo "== template checks"
 bash infra/check.sh
+echo "== rollup oracle self-test (the oracle and its checker can fail)"
+python tests/rollup_oracle/selftest.py
 echo "== cargo tests"
 cargo test --workspace --all-targets

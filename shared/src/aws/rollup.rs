@@ -20,7 +20,7 @@ use crate::rollup::plan::{
     code_version, dt, input_fingerprint, manifest_key, part_key, partition_day, plan_days, select_inputs, state_key,
     Manifest, ObjectInfo, ROWS_PER_PART, STATE_PREFIX,
 };
-use crate::rollup::request::{chunk_inputs, Chunk, DISTRIBUTED_THRESHOLD_BYTES};
+use crate::rollup::request::{chunk_inputs, is_distributed, Chunk};
 use crate::rollup::state::CarriedState;
 use crate::rollup::table::table_prefix;
 use crate::rollup::time::Day;
@@ -350,7 +350,7 @@ pub struct DayPlan {
 pub async fn plan_day(store: &RollupStore, context: &DayContext, d: Day) -> Result<DayPlan, RollupRunError> {
     let inputs = select_inputs(&store.list_inputs().await?, d, context.business_tz);
     let bytes: u64 = inputs.iter().map(|o| o.size).sum();
-    let distributed = bytes > DISTRIBUTED_THRESHOLD_BYTES;
+    let distributed = is_distributed(inputs.len(), bytes);
     let chunks = if distributed {
         chunk_inputs(&inputs.iter().map(|o| (o.key.clone(), o.size)).collect::<Vec<_>>())
     } else {

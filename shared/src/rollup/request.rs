@@ -67,12 +67,18 @@ pub fn parse_request(event: &Value, now_micros: i64, business_tz: Tz) -> Result<
     }
 }
 
-/// Inputs above this many compressed bytes go through the Distributed Map: one function reads
-/// about 60 MB/s of gzip JSON on two cores, so 4 GiB is about a quarter of its 15 minutes at
-/// worst, leaving room for compute and writes.
-pub const DISTRIBUTED_THRESHOLD_BYTES: u64 = 4 << 30;
+/// A day goes through the Distributed Map above 2 GiB of compressed input or 20,000 objects
+/// (docs/infra.md): one function parses about 40 MB/s of gzip JSON per core, so 2 GiB is well
+/// inside its 15 minutes with room for compute and writes.
+pub const DISTRIBUTED_THRESHOLD_BYTES: u64 = 2 << 30;
+pub const DISTRIBUTED_THRESHOLD_OBJECTS: usize = 20_000;
 /// Compressed bytes per map chunk.
-pub const CHUNK_BYTES: u64 = 512 << 20;
+pub const CHUNK_BYTES: u64 = 256 << 20;
+
+/// Whether a day's inputs call for the Distributed Map.
+pub fn is_distributed(objects: usize, bytes: u64) -> bool {
+    bytes > DISTRIBUTED_THRESHOLD_BYTES || objects > DISTRIBUTED_THRESHOLD_OBJECTS
+}
 
 /// Cuts input keys (with sizes) into chunks of about [`CHUNK_BYTES`].
 pub fn chunk_inputs(inputs: &[(String, u64)]) -> Vec<Chunk> {
@@ -147,9 +153,12 @@ mod tests {
 
     #[test]
     fn chunks_stay_near_the_size_and_keep_every_key() {
-        let inputs: Vec<(String, u64)> = (0..10).map(|i| (format!("k{i}"), 200 << 20)).collect();
+        let inputs: Vec<(String, u64)> = (0..10).map(|i| (format!("k{i}"), 100 << 20)).collect();
         let chunks = chunk_inputs(&inputs);
         assert_eq!(chunks.len(), 5);
+        assert!(!is_distributed(10, 1 << 30));
+        assert!(is_distributed(10, 3 << 30));
+        assert!(is_distributed(20_001, 1));
         assert_eq!(chunks.iter().map(|c| c.keys.len()).sum::<usize>(), 10);
         assert!(chunk_inputs(&[]).is_empty());
     }
