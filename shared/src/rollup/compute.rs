@@ -781,48 +781,97 @@ fn rekey_members(mut state: CarriedState, aliases: &Aliases) -> CarriedState {
 }
 
 fn order_lines_table(partial: &Partial, mut placed: Vec<(u128, Day, i32, Sym, Sym)>) -> Result<Table, RollupError> {
+    use super::table::{Column, ColumnValues};
     let s = &partial.symbols;
-    let order = |key: &u128| partial.orders.get(key);
-    placed.sort_by(|a, b| {
-        let (x, y) = (order(&a.0), order(&b.0));
-        let k = |o: Option<&OrderFacts>| {
-            o.map(|o| (s.name(o.platform).clone(), s.name(o.shop_id).clone(), o.order_id.clone()))
-        };
-        k(x).cmp(&k(y))
-    });
-    let mut table = TableBuilder::new("order_lines", schema::ORDER_LINES);
-    for (key, _, hour, location, member) in placed {
-        let Some(o) = order(&key) else { continue };
-        let order_id: Text = Arc::from(&*o.order_id);
-        let raw_key: Text = Arc::from(&*o.source_raw_key);
-        for (line_no, l) in o.lines.iter().enumerate() {
-            let gross = l.quantity * l.unit_price;
-            table.push(vec![
-                Cell::S(Some(s.name(o.platform).clone())),
-                Cell::S(Some(s.name(o.shop_id).clone())),
-                Cell::S(Some(order_id.clone())),
-                Cell::I(Some(o.version)),
-                Cell::S(Some(s.name(o.status).clone())),
-                Cell::T(Some(o.placed_at)),
-                Cell::I32(Some(hour)),
-                Cell::S(s.name_opt(o.store_id).cloned()),
-                Cell::S(s.name_opt(o.salesperson).cloned()),
-                Cell::S(s.name_opt(o.city).cloned()),
-                Cell::S(Some(s.name(location).clone())),
-                Cell::S(s.name_opt(member).cloned()),
-                Cell::S(Some(s.name(o.currency).clone())),
-                Cell::I32(Some(line_no as i32)),
-                Cell::S(Some(s.name(l.sku).clone())),
-                Cell::I(Some(l.quantity)),
-                Cell::C(Some(l.unit_price)),
-                Cell::C(Some(l.discount)),
-                Cell::C(Some(gross)),
-                Cell::I(Some(l.refunded_quantity)),
-                Cell::C(Some(l.refunded_amount)),
-                Cell::C(Some(gross - l.discount - l.refunded_amount)),
-                Cell::S(Some(raw_key.clone())),
-            ])?;
+    let mut orders: Vec<(&OrderFacts, i32, Sym, Sym)> = Vec::with_capacity(placed.len());
+    for (key, _, hour, location, member) in placed.drain(..) {
+        if let Some(o) = partial.orders.get(&key) {
+            orders.push((o, hour, location, member));
         }
     }
-    Ok(table.finish())
+    // Sorted, so a rerun writes the same file; borrowed keys, no allocation per comparison.
+    orders.sort_unstable_by(|a, b| {
+        (&**s.name(a.0.platform), &**s.name(a.0.shop_id), &*a.0.order_id).cmp(&(
+            &**s.name(b.0.platform),
+            &**s.name(b.0.shop_id),
+            &*b.0.order_id,
+        ))
+    });
+    let rows: usize = orders.iter().map(|o| o.0.lines.len()).sum();
+    let strs = || Vec::<Option<Text>>::with_capacity(rows);
+    let ints = || Vec::<Option<i64>>::with_capacity(rows);
+    let (mut platform, mut shop, mut order_id, mut status, mut store, mut salesperson) =
+        (strs(), strs(), strs(), strs(), strs(), strs());
+    let (mut city, mut location_id, mut member_id, mut currency, mut sku, mut raw_key) =
+        (strs(), strs(), strs(), strs(), strs(), strs());
+    let (mut version, mut placed_at, mut quantity, mut unit_price, mut discount) =
+        (ints(), ints(), ints(), ints(), ints());
+    let (mut gross_sales, mut refunded_quantity, mut refunded_amount, mut net_sales) = (ints(), ints(), ints(), ints());
+    let (mut hour_col, mut line_no) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    for (o, hour, location, member) in orders {
+        let id: Text = Arc::from(&*o.order_id);
+        let raw: Text = Arc::from(&*o.source_raw_key);
+        for (n, l) in o.lines.iter().enumerate() {
+            let gross = l.quantity * l.unit_price;
+            platform.push(Some(s.name(o.platform).clone()));
+            shop.push(Some(s.name(o.shop_id).clone()));
+            order_id.push(Some(id.clone()));
+            version.push(Some(o.version));
+            status.push(Some(s.name(o.status).clone()));
+            placed_at.push(Some(o.placed_at));
+            hour_col.push(Some(hour));
+            store.push(s.name_opt(o.store_id).cloned());
+            salesperson.push(s.name_opt(o.salesperson).cloned());
+            city.push(s.name_opt(o.city).cloned());
+            location_id.push(Some(s.name(location).clone()));
+            member_id.push(s.name_opt(member).cloned());
+            currency.push(Some(s.name(o.currency).clone()));
+            line_no.push(Some(n as i32));
+            sku.push(Some(s.name(l.sku).clone()));
+            quantity.push(Some(l.quantity));
+            unit_price.push(Some(l.unit_price));
+            discount.push(Some(l.discount));
+            gross_sales.push(Some(gross));
+            refunded_quantity.push(Some(l.refunded_quantity));
+            refunded_amount.push(Some(l.refunded_amount));
+            net_sales.push(Some(gross - l.discount - l.refunded_amount));
+            raw_key.push(Some(raw.clone()));
+        }
+    }
+    let mut values = vec![
+        ColumnValues::Str(platform),
+        ColumnValues::Str(shop),
+        ColumnValues::Str(order_id),
+        ColumnValues::I64(version),
+        ColumnValues::Str(status),
+        ColumnValues::TimestampMicros(placed_at),
+        ColumnValues::I32(hour_col),
+        ColumnValues::Str(store),
+        ColumnValues::Str(salesperson),
+        ColumnValues::Str(city),
+        ColumnValues::Str(location_id),
+        ColumnValues::Str(member_id),
+        ColumnValues::Str(currency),
+        ColumnValues::I32(line_no),
+        ColumnValues::Str(sku),
+        ColumnValues::I64(quantity),
+        ColumnValues::Cents(unit_price),
+        ColumnValues::Cents(discount),
+        ColumnValues::Cents(gross_sales),
+        ColumnValues::I64(refunded_quantity),
+        ColumnValues::Cents(refunded_amount),
+        ColumnValues::Cents(net_sales),
+        ColumnValues::Str(raw_key),
+    ]
+    .into_iter();
+    let mut columns = Vec::with_capacity(schema::ORDER_LINES.len());
+    for (name, kind) in schema::ORDER_LINES {
+        let v =
+            values.next().ok_or_else(|| RollupError::Internal("order_lines: fewer columns than the schema".into()))?;
+        if !schema::matches(*kind, &v) {
+            return Err(RollupError::Internal(format!("order_lines.{name}: column of the wrong type")));
+        }
+        columns.push(Column { name, values: v });
+    }
+    Ok(Table { name: "order_lines", columns })
 }

@@ -17,6 +17,8 @@ pub mod table;
 pub mod time;
 
 #[cfg(test)]
+mod compute_tests;
+#[cfg(test)]
 mod merge_tests;
 
 #[derive(Debug, thiserror::Error)]

@@ -16,10 +16,23 @@ use serde::{Deserialize, Serialize};
 pub type Sym = u32;
 pub const NO_SYM: Sym = u32::MAX;
 
+/// xxh3 as a `BuildHasher` (std's SipHash is several times slower on short strings).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = xxhash_rust::xxh3::Xxh3Default;
+    fn build_hasher(&self) -> Self::Hasher {
+        xxhash_rust::xxh3::Xxh3Default::new()
+    }
+}
+
 /// The strings of one partial (SKUs, shops, members, statuses …), each stored once.
 #[derive(Debug, Default, Clone)]
 pub struct Symbols {
-    ids: HashMap<Arc<str>, Sym>,
+    // Interning is on the parse path of every field: a fast non-cryptographic hash (keys are
+    // our own input, and a pathological input only slows the run down).
+    ids: HashMap<Arc<str>, Sym, FastHash>,
     names: Vec<Arc<str>>,
 }
 
@@ -425,7 +438,7 @@ impl Partial {
     pub fn from_bytes(bytes: &[u8]) -> Result<Partial, super::RollupError> {
         let wire: PartialWire = serde_json::from_reader(flate2::read::GzDecoder::new(bytes))
             .map_err(|e| super::RollupError::Internal(format!("partial decode: {e}")))?;
-        let ids = wire.symbols.iter().enumerate().map(|(i, n)| (n.clone(), i as Sym)).collect();
+        let ids = wire.symbols.iter().enumerate().map(|(i, n)| (n.clone(), i as Sym)).collect::<HashMap<_, _, _>>();
         Ok(Partial {
             symbols: Symbols { ids, names: wire.symbols },
             orders: wire.orders.into_iter().collect(),

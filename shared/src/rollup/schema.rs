@@ -142,6 +142,20 @@ pub const TABLES: [(&str, Spec); 8] = [
     ("member_value", MEMBER_VALUE),
 ];
 
+/// Whether a column's values have the type of `kind`.
+pub fn matches(kind: Kind, values: &ColumnValues) -> bool {
+    matches!(
+        (kind, values),
+        (Str, ColumnValues::Str(_))
+            | (I64, ColumnValues::I64(_))
+            | (I32, ColumnValues::I32(_))
+            | (Cents, ColumnValues::Cents(_))
+            | (F64, ColumnValues::F64(_))
+            | (Date, ColumnValues::Date(_))
+            | (Timestamp, ColumnValues::TimestampMicros(_))
+    )
+}
+
 /// One cell of a row. `C` is money in cents, `D` days since the epoch, `T` µs since the epoch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
