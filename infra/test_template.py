@@ -61,7 +61,8 @@ EXPECTED_PERMISSIONS = {
 }
 
 # The points functions: DynamoDB uses the data key through its own grant, so they hold no kms:*
-# for the table (see the comment above UnifyPointsRole in the template).
+# for the table (see the comment above UnifyPointsRole in the template). unify-points' kms:* is
+# for S3: reading canonical files, writing the order -> member export.
 _POINTS_RW = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
               "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
 EXPECTED_PERMISSIONS.update({
@@ -72,10 +73,12 @@ EXPECTED_PERMISSIONS.update({
         "sqs:DeleteMessage": {"${CanonicalOrdersQueue.Arn}"},
         "sqs:GetQueueAttributes": {"${CanonicalOrdersQueue.Arn}"},
         "s3:GetObject": {"${DataBucket.Arn}/canonical/orders/*", "${DataBucket.Arn}/canonical/member_signups/*"},
+        "s3:PutObject": {"${DataBucket.Arn}/canonical/order_members/*", "${DataBucket.Arn}/canonical/member_merges/*"},
         **{a: {"${PointsTable.Arn}"} for a in _POINTS_RW},
         "dynamodb:GetItem": {"${PointsTable.Arn}", "${ShopsTable.Arn}"},
         "secretsmanager:GetSecretValue": {"${IdentityKeySecret}"},
         "kms:Decrypt": {"${DataKey.Arn}"},
+        "kms:GenerateDataKey": {"${DataKey.Arn}"},
     },
     "MembersApiFunction": {
         "logs:CreateLogStream": {"${MembersApiLogGroup.Arn}"},
@@ -162,7 +165,7 @@ EXPECTED_KMS = {
     "IngestWebhookFunction": _OLD_KMS,
     "IngestFeedFunction": _OLD_KMS,
     "NormalizeOrdersFunction": _OLD_KMS,
-    "UnifyPointsFunction": {(("kms:Decrypt",), frozenset({_S3}), None),
+    "UnifyPointsFunction": {(("kms:Decrypt", "kms:GenerateDataKey"), frozenset({_S3}), None),
                             (("kms:Decrypt",), frozenset({_SM}), "${IdentityKeySecret}")},
     "MembersApiFunction": {(("kms:Decrypt",), frozenset({_SM}), "${IdentityKeySecret}")},
     "PointsExpiryFunction": set(),

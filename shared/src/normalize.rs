@@ -111,24 +111,30 @@ pub fn plan_canonical_files(records: &[DatedRecord]) -> Result<Vec<CanonicalFile
     for r in records {
         groups.entry((r.record.kind(), r.date)).or_default().push(r.record.to_json_line()?);
     }
-    let mut files = Vec::with_capacity(groups.len());
-    for ((kind, date), mut lines) in groups {
-        lines.sort();
-        lines.dedup();
-        let mut text = lines.join("\n");
-        text.push('\n');
-        let batch = &sha256_hex(text.as_bytes())[..24];
-        let mut gz = GzEncoder::new(Vec::with_capacity(text.len() / 4), Compression::new(6));
-        // Writing into a Vec cannot fail.
-        let _ = gz.write_all(text.as_bytes());
-        let gzipped_jsonl = gz.finish().unwrap_or_default();
-        files.push(CanonicalFile {
-            key: format!("canonical/{}/dt={}/{batch}.jsonl.gz", kind.prefix(), date.format("%Y-%m-%d")),
-            gzipped_jsonl,
-            records: lines.len(),
-        });
+    Ok(groups
+        .into_iter()
+        .map(|((kind, date), lines)| content_named_file(&format!("canonical/{}", kind.prefix()), date, lines))
+        .collect())
+}
+
+/// `{prefix}/dt={date}/{hash}.jsonl.gz` holding `lines` sorted and deduplicated, gzipped; the
+/// name is the first 24 hex digits of the SHA-256 of the text, so the same lines always make
+/// the same object (a rewrite, never a copy) and different lines never share a name.
+pub fn content_named_file(prefix: &str, date: NaiveDate, mut lines: Vec<String>) -> CanonicalFile {
+    lines.sort();
+    lines.dedup();
+    let mut text = lines.join("\n");
+    text.push('\n');
+    let batch = &sha256_hex(text.as_bytes())[..24];
+    let mut gz = GzEncoder::new(Vec::with_capacity(text.len() / 4), Compression::new(6));
+    // Writing into a Vec cannot fail.
+    let _ = gz.write_all(text.as_bytes());
+    let gzipped_jsonl = gz.finish().unwrap_or_default();
+    CanonicalFile {
+        key: format!("{prefix}/dt={}/{batch}.jsonl.gz", date.format("%Y-%m-%d")),
+        gzipped_jsonl,
+        records: lines.len(),
     }
-    Ok(files)
 }
 
 /// Reads a gzipped JSON Lines object back into lines (used by tests, replay and rollups).

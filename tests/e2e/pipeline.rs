@@ -94,6 +94,7 @@ async fn pipeline_end_to_end() {
     authentic_but_unparseable_events_are_quarantined(&h).await;
     feed_file_with_bad_rows_lands_the_good_ones(&h).await;
     members_api_finds_the_member_and_redeems_idempotently(&h).await;
+    unify_points_exports_order_members_and_merges(&h).await;
 }
 
 /// The Standard fixtures' sign-up and orders share one phone: unify-points made one member
@@ -155,6 +156,130 @@ async fn members_api_finds_the_member_and_redeems_idempotently(h: &Harness) {
     let audit = h.stack.omnilake(&["audit", "points"]).expect("audit runs");
     let report = String::from_utf8_lossy(&audit.stdout);
     assert!(audit.status.success() && report.contains("\n0 mismatches"), "{report}");
+}
+
+/// Every object under `canonical/{kind}/`: its `dt=` and its lines.
+async fn canonical_by_date(h: &Harness, kind: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for key in h.bucket.list(&format!("canonical/{kind}/")).await.expect("list") {
+        let dt = key.split('/').find_map(|p| p.strip_prefix("dt=")).expect("dt=").to_string();
+        let obj = h.bucket.get(&key).await.expect("get");
+        for line in read_jsonl_gz(&obj.body).expect("gzip jsonl") {
+            out.push((dt.clone(), serde_json::from_str(&line).expect("json line")));
+        }
+    }
+    out
+}
+
+/// A Standard Webhooks POS order like the fixture's, with another id and customer.
+async fn post_pos_order(h: &Harness, delivery: &str, order_id: &str, customer: Value) {
+    let mut body: Value = serde_json::from_slice(&fixture("platforms/standard/order_created.json")).expect("fixture");
+    body["data"]["order_id"] = Value::from(order_id);
+    body["data"]["customer"] = customer;
+    let body = serde_json::to_vec(&body).expect("JSON");
+    let (status, answer) = h
+        .post_signed("qingquan-pos", &out(Platform::Standard, "order.created", delivery, &body), STANDARD_SECRET)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// Export or order lines by (platform, order id, version), each with its `dt=`.
+type ByVersion = BTreeMap<(String, String, i64), Vec<(String, Value)>>;
+
+/// `unify-points` (through the poller and `cargo lambda watch`) wrote the order -> member export:
+/// a line for every order version with a customer, in the order's `canonical/orders/` partition,
+/// the member the members API knows; and a merge line when an order joins two members.
+async fn unify_points_exports_order_members_and_merges(h: &Harness) {
+    let by_version = |rows: &[(String, Value)]| -> ByVersion {
+        let mut map: BTreeMap<_, Vec<_>> = BTreeMap::new();
+        for (dt, v) in rows {
+            let key = (
+                v["platform"].as_str().expect("platform").to_string(),
+                v["order_id"].as_str().expect("order_id").to_string(),
+                v["version"].as_i64().expect("version"),
+            );
+            map.entry(key).or_default().push((dt.clone(), v.clone()));
+        }
+        map
+    };
+    let orders = by_version(&canonical_by_date(h, "orders").await);
+    let members = by_version(&canonical_by_date(h, "order_members").await);
+    assert!(!members.is_empty(), "no order_members export");
+    for (key, lines) in &members {
+        let order_dates: BTreeSet<&String> =
+            orders.get(key).expect("a line of an unknown order").iter().map(|(dt, _)| dt).collect();
+        for (dt, line) in lines {
+            assert!(order_dates.contains(dt), "{key:?}: member line under dt={dt}, order under {order_dates:?}");
+            assert!(line["member_id"].as_str().is_some_and(|m| m.starts_with("mem_")), "{line}");
+        }
+    }
+    for (key, versions) in &orders {
+        let customer = &versions[0].1["customer"];
+        if customer["platform_customer_id"].as_str().is_some_and(|id| !id.trim().is_empty()) {
+            assert!(members.contains_key(key), "order version {key:?} with a customer account has no member line");
+        }
+    }
+    // The POS order's three versions all went to the member the API finds by phone.
+    let token = h.stack.get("OMNILAKE_API_TOKEN").to_string();
+    let api = h.stack.get("OMNILAKE_API_URL").to_string();
+    let found: Value = h
+        .http
+        .get(format!("{api}/members?phone=138%200013%208011"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    let pos: Vec<&Value> = members
+        .iter()
+        .filter(|((p, id, _), _)| p == "pos" && id == "POS-SZNS-20261120-0042")
+        .flat_map(|(_, lines)| lines.iter().map(|(_, l)| l))
+        .collect();
+    assert_eq!(pos.iter().filter_map(|l| l["version"].as_i64()).collect::<BTreeSet<_>>().len(), 3, "{pos:?}");
+    assert!(pos.iter().all(|l| l["member_id"] == found["member_id"]), "{pos:?} vs {found}");
+
+    // Two customers, then an order naming both: one merge line, naming the survivor (the
+    // member of that order) and the member it absorbed.
+    post_pos_order(h, "merge-1", "POS-MERGE-1", serde_json::json!({"phone": "+8613900139001"})).await;
+    post_pos_order(h, "merge-2", "POS-MERGE-2", serde_json::json!({"email": "zhao.lei@example.cn"})).await;
+    post_pos_order(h, "guest-1", "POS-GUEST-1", serde_json::json!({})).await;
+    h.stack.wait().expect("queues drain");
+    let member_of = |members: &ByVersion, id: &str| -> String {
+        let lines: Vec<&Value> =
+            members.iter().filter(|((_, o, _), _)| o == id).flat_map(|(_, l)| l.iter().map(|(_, v)| v)).collect();
+        assert!(!lines.is_empty(), "no member line for {id}");
+        lines[0]["member_id"].as_str().expect("member_id").to_string()
+    };
+    let members = by_version(&canonical_by_date(h, "order_members").await);
+    let (x, y) = (member_of(&members, "POS-MERGE-1"), member_of(&members, "POS-MERGE-2"));
+    assert_ne!(x, y);
+    let orders = by_version(&canonical_by_date(h, "orders").await);
+    assert!(orders.keys().any(|(_, id, _)| id == "POS-GUEST-1"), "the guest order is a canonical order");
+    assert!(members.keys().all(|(_, id, _)| id != "POS-GUEST-1"), "a guest order has no member line");
+    post_pos_order(
+        h,
+        "merge-3",
+        "POS-MERGE-3",
+        serde_json::json!({"phone": "139 0013 9001", "email": "Zhao.Lei@example.cn"}),
+    )
+    .await;
+    h.stack.wait().expect("queues drain");
+    let members = by_version(&canonical_by_date(h, "order_members").await);
+    let survivor = member_of(&members, "POS-MERGE-3");
+    let absorbed = if survivor == x { y.clone() } else { x.clone() };
+    assert!(survivor == x || survivor == y, "{survivor} is neither {x} nor {y}");
+    let merges = canonical_by_date(h, "member_merges").await;
+    let line = merges
+        .iter()
+        .map(|(_, m)| m)
+        .find(|m| m["merged_from"].as_array().is_some_and(|f| f.iter().any(|a| a == absorbed.as_str())))
+        .unwrap_or_else(|| panic!("no merge line for {absorbed}: {merges:?}"));
+    assert_eq!(line["member_id"], survivor.as_str(), "{line}");
+    assert_eq!(line["merged_from"], serde_json::json!([absorbed]), "{line}");
+    let at = line["at"].as_str().expect("at");
+    assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|t| t.offset().local_minus_utc() == 0), "{line}");
 }
 
 async fn webhooks_from_every_platform_become_canonical_records(h: &Harness) {

@@ -1,22 +1,39 @@
 //! The points engine's DynamoDB adapter against moto: merges, concurrent new customers,
-//! redemptions (idempotency, 409, 20 at once), expiry across a year boundary, sign-ups.
+//! redemptions (idempotency, 409, 20 at once), expiry across a year boundary, sign-ups, and
+//! the order → member export written to the bucket.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use omnilake::aws::points::Redeemed;
-use omnilake::aws::points::{ApplyOutcome, PointsError, PointsStore, RedemptionRequest, SignupOutcome};
+use omnilake::aws::points::{
+    write_member_export, ApplyOutcome, PointsError, PointsStore, RedemptionRequest, SignupOutcome,
+};
+use omnilake::aws::s3::DataBucket;
 use omnilake::canonical::{CanonicalOrder, Customer, MemberSignup, OrderLine, OrderStatus};
+use omnilake::normalize::read_jsonl_gz;
+use omnilake::points::export::MemberExport;
 use omnilake::points::{LedgerKind, ShopPoints};
 use omnilake::Money;
-use omnilake_e2e::{points_store, Moto};
+use omnilake_e2e::{points_store, unique_name, Moto};
+use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
 static MOTO: OnceCell<Moto> = OnceCell::const_new();
 
+async fn moto() -> &'static Moto {
+    MOTO.get_or_init(|| async { Moto::start().unwrap_or_else(|e| panic!("moto: {e}")) }).await
+}
+
 async fn store() -> PointsStore {
-    let moto = MOTO.get_or_init(|| async { Moto::start().unwrap_or_else(|e| panic!("moto: {e}")) }).await;
-    points_store(moto).await.unwrap_or_else(|e| panic!("points table: {e}"))
+    points_store(moto().await).await.unwrap_or_else(|e| panic!("points table: {e}"))
+}
+
+async fn bucket() -> DataBucket {
+    let client = DataBucket::client_from(&moto().await.sdk_config().await);
+    let name = unique_name("bucket");
+    client.create_bucket().bucket(&name).send().await.unwrap_or_else(|e| panic!("create bucket: {e}"));
+    DataBucket::new(client, name)
 }
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -178,8 +195,10 @@ async fn versions_apply_once_and_in_order() {
     v2.status = OrderStatus::PartiallyRefunded;
     v2.lines[0].refunded_amount = Money::from_major(80);
     let (member, ..) = applied(store.apply_order(&v2, &shop(), now).await.unwrap_or_else(|e| panic!("{e}")));
-    assert_eq!(store.apply_order(&v1, &shop(), now).await.ok(), Some(ApplyOutcome::Stale));
-    assert_eq!(store.apply_order(&v2, &shop(), now).await.ok(), Some(ApplyOutcome::Stale));
+    // A stale version still names the member its order's points went to (for the export).
+    let stale = Some(ApplyOutcome::Stale { member_id: member.clone() });
+    assert_eq!(store.apply_order(&v1, &shop(), now).await.ok(), stale);
+    assert_eq!(store.apply_order(&v2, &shop(), now).await.ok(), stale);
     let view = store.member(&member, now).await.ok().flatten().unwrap_or_else(|| panic!("member"));
     assert_eq!(view.pending_points, 120);
     let guest = order("shopify", "S10", Customer::default(), 200, "2026-11-20T10:00:00+08:00");
@@ -328,4 +347,133 @@ async fn the_signup_bonus_is_paid_once_per_member_even_across_a_merge() {
     assert_eq!(ledger_sum(&store, &member_id).await.0, 130);
     let none = MemberSignup { phone: Some("12".into()), ..signup("x", "2026-11-20T10:00:00+08:00") };
     assert_eq!(store.apply_signup(&none, &shop(), later).await.ok(), Some(SignupOutcome::NoIdentity));
+}
+
+/// Every object under `prefix`: its partition (`…/dt=…`) and its lines as JSON, sorted.
+async fn exported(bucket: &DataBucket, prefix: &str) -> Vec<(String, Vec<Value>)> {
+    let mut out = Vec::new();
+    for key in bucket.list(prefix).await.unwrap_or_else(|e| panic!("list: {e}")) {
+        let body = bucket.get(&key).await.unwrap_or_else(|e| panic!("get {key}: {e}")).body;
+        let lines = read_jsonl_gz(&body).unwrap_or_else(|e| panic!("{key}: {e}"));
+        let (partition, name) = key.rsplit_once('/').unwrap_or_else(|| panic!("{key}"));
+        assert!(name.ends_with(".jsonl.gz"), "{key}");
+        let values = lines.iter().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect();
+        out.push((partition.to_string(), sorted(values)));
+    }
+    out
+}
+
+fn sorted(mut values: Vec<Value>) -> Vec<Value> {
+    values.sort_by_key(Value::to_string);
+    values
+}
+
+fn member_line(o: &CanonicalOrder, member_id: &str) -> Value {
+    json!({"platform": o.platform, "shop_id": o.shop_id, "order_id": o.order_id, "version": o.version,
+           "member_id": member_id})
+}
+
+/// Applies `o` as `unify-points` does, adding the outcome to the batch's export.
+async fn apply_to_export(
+    store: &PointsStore,
+    export: &mut MemberExport,
+    batch: &mut Vec<(CanonicalOrder, ShopPoints, DateTime<Utc>)>,
+    o: &CanonicalOrder,
+    shop: &ShopPoints,
+    now: DateTime<Utc>,
+) -> ApplyOutcome {
+    batch.push((o.clone(), shop.clone(), now));
+    let outcome = store.apply_order(o, shop, now).await.unwrap_or_else(|e| panic!("{e}"));
+    outcome.add_to_export(export, o, shop, now, store.business_tz());
+    outcome
+}
+
+/// One batch as `unify-points` runs it: every outcome adds to the export, which is written
+/// once: an object per prefix and date, with each order's member and each merge.
+#[tokio::test]
+async fn a_batch_exports_each_orders_member_and_every_merge_to_the_bucket() {
+    let store = store().await;
+    let bucket = bucket().await;
+    let new_york = ShopPoints { time_zone: chrono_tz::America::New_York, ..shop() };
+    let (mut export, mut batch) = (MemberExport::default(), Vec::new());
+    let now = at("2026-11-20T19:00:00Z");
+
+    // 02:00 (and 04:00) on the 21st in Shanghai is still the 20th in the New York shop's zone.
+    let s1 = order("shopify", "S1", account("c-9"), 300, "2026-11-21T02:00:00+08:00");
+    let (first, ..) = applied(apply_to_export(&store, &mut export, &mut batch, &s1, &new_york, now).await);
+    let p1 = order("pos", "P1", phone("13800138000"), 120, "2026-11-21T03:00:00+08:00");
+    let (second, ..) = applied(apply_to_export(&store, &mut export, &mut batch, &p1, &shop(), now).await);
+    // Naming both merges the younger member into the older, at 01:30 on the 21st in Shanghai
+    // (the 20th in UTC): the merge is dated in the business time zone.
+    let both = Customer { platform_customer_id: Some("c-9".into()), phone: Some("13800138000".into()), email: None };
+    let s2 = order("shopify", "S2", both, 50, "2026-11-21T04:00:00+08:00");
+    let merged_at = at("2026-11-20T17:30:00Z");
+    let (survivor, _, merged) =
+        applied(apply_to_export(&store, &mut export, &mut batch, &s2, &new_york, merged_at).await);
+    assert_eq!((survivor.as_str(), merged), (first.as_str(), vec![second.clone()]));
+    // A redelivered version is stale but still names its member; a guest order names nobody.
+    let stale = apply_to_export(&store, &mut export, &mut batch, &s1, &new_york, now).await;
+    assert_eq!(stale, ApplyOutcome::Stale { member_id: first.clone() });
+    let guest = order("pos", "G1", Customer::default(), 80, "2026-11-21T05:00:00+08:00");
+    assert_eq!(apply_to_export(&store, &mut export, &mut batch, &guest, &shop(), now).await, ApplyOutcome::Guest);
+    // A sign-up naming one member's email and another's phone merges them too.
+    let mut e1 = order("pos", "E1", Customer::default(), 10, "2026-11-21T06:00:00+08:00");
+    e1.customer.email = Some("wei@example.cn".into());
+    let (email_member, ..) = applied(apply_to_export(&store, &mut export, &mut batch, &e1, &shop(), now).await);
+    let e2 = order("pos", "E2", phone("13900139009"), 10, "2026-11-21T07:00:00+08:00");
+    let later = at("2026-11-20T19:01:00Z");
+    let (phone_member, ..) = applied(apply_to_export(&store, &mut export, &mut batch, &e2, &shop(), later).await);
+    let card =
+        MemberSignup { email: Some("Wei@Example.cn".into()), ..signup("13900139009", "2026-11-21T08:00:00+08:00") };
+    let signed_at = at("2026-11-20T19:30:00Z");
+    let outcome = store.apply_signup(&card, &shop(), signed_at).await.unwrap_or_else(|e| panic!("{e}"));
+    outcome.add_to_export(&mut export, signed_at, store.business_tz());
+    assert!(
+        matches!(&outcome, SignupOutcome::Applied { member_id, merged, .. }
+            if *member_id == email_member && *merged == vec![phone_member.clone()]),
+        "{outcome:?}"
+    );
+
+    assert_eq!(write_member_export(&bucket, &export).await.ok(), Some(3), "2 order dates, 1 merge date");
+    assert_eq!(
+        exported(&bucket, "canonical/order_members/").await,
+        vec![
+            (
+                "canonical/order_members/dt=2026-11-20".to_string(),
+                sorted(vec![member_line(&s1, &first), member_line(&s2, &first)]),
+            ),
+            (
+                "canonical/order_members/dt=2026-11-21".to_string(),
+                sorted(vec![
+                    member_line(&p1, &second),
+                    member_line(&e1, &email_member),
+                    member_line(&e2, &phone_member),
+                ]),
+            ),
+        ],
+        "the New York orders under their own date, the stale duplicate once, no guest line"
+    );
+    assert_eq!(
+        exported(&bucket, "canonical/member_merges/").await,
+        vec![(
+            "canonical/member_merges/dt=2026-11-21".to_string(),
+            sorted(vec![
+                json!({"member_id": first, "merged_from": [second], "at": "2026-11-20T17:30:00+00:00"}),
+                json!({"member_id": email_member, "merged_from": [phone_member], "at": "2026-11-20T19:30:00+00:00"}),
+            ]),
+        )]
+    );
+
+    // The batch retried: every version is stale now and names the same member, so the same
+    // objects are rewritten rather than copies added; nothing merges again.
+    let mut retry = MemberExport::default();
+    for (o, shop, now) in &batch {
+        let outcome = store.apply_order(o, shop, *now).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(outcome, ApplyOutcome::Stale { .. } | ApplyOutcome::Guest), "{outcome:?}");
+        outcome.add_to_export(&mut retry, o, shop, *now, store.business_tz());
+    }
+    assert!(retry.merges.is_empty());
+    let before = bucket.list("canonical/").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(write_member_export(&bucket, &retry).await.ok(), Some(2));
+    assert_eq!(bucket.list("canonical/").await.unwrap_or_else(|e| panic!("{e}")), before);
 }

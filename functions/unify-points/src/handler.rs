@@ -2,19 +2,25 @@
 //! notification for one `canonical/orders/…` or `canonical/member_signups/…` object; its
 //! records are applied concurrently (each is idempotent and ordered by version, so
 //! at-least-once delivery and any order are safe). A storage failure fails only its message.
+//!
+//! The batch then writes the order → member export for the nightly rollup
+//! (`omnilake::points::export`): one object per prefix and date, named by its content. If that
+//! write fails, every message of the batch is retried: re-applied orders are stale then and
+//! export the same lines again.
 
 use std::time::Instant;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use futures::{stream, StreamExt, TryStreamExt};
+use futures::{stream, StreamExt};
 use lambda_runtime::Error;
-use omnilake::aws::points::{ApplyOutcome, PointsError, PointsStore, SignupOutcome};
+use omnilake::aws::points::{write_member_export, ApplyOutcome, PointsError, PointsStore, SignupOutcome};
 use omnilake::aws::s3::DataBucket;
 use omnilake::aws::shops::ShopDirectory;
 use omnilake::aws::StorageError;
 use omnilake::clock::Clock;
 use omnilake::normalize::read_jsonl_gz;
 use omnilake::points::events::{points_events_of, PointsEvent};
+use omnilake::points::export::MemberExport;
 use omnilake::sqs_batch;
 
 /// Records of one object applied at once.
@@ -69,16 +75,31 @@ pub async fn handle_batch(deps: &Deps, event: SqsEvent) -> Result<SqsBatchRespon
     let started = Instant::now();
     let usage_before = deps.points.usage();
     let mut failed = Vec::new();
+    let mut ok_ids = Vec::new();
     let mut tally = Tally::default();
+    let mut export = MemberExport::default();
     for msg in &event.records {
-        match apply_message(deps, msg).await {
-            Ok(t) => tally.add(t),
+        // A failed message still exports what its applied records did: a merge done before
+        // the failure is not done again when the message is retried.
+        let (done, result) = apply_message(deps, msg).await;
+        tally.add(done.tally);
+        export.append(done.export);
+        match result {
+            Ok(()) => ok_ids.push(sqs_batch::message_id(msg)),
             Err(err) => {
                 tracing::error!(error = %err, message_id = %sqs_batch::message_id(msg), "points message failed; it will be retried");
                 failed.push(sqs_batch::message_id(msg));
             }
         }
     }
+    let exported = match write_member_export(&deps.bucket, &export).await {
+        Ok(objects) => objects,
+        Err(err) => {
+            tracing::error!(error = %err, "member export write failed; the batch will be retried");
+            failed.extend(ok_ids);
+            0
+        }
+    };
     let usage = deps.points.usage();
     tracing::info!(
         messages = event.records.len(),
@@ -91,6 +112,9 @@ pub async fn handle_batch(deps: &Deps, event: SqsEvent) -> Result<SqsBatchRespon
         signups = tally.signups,
         bad_records = tally.bad_records,
         points_delta = tally.points_delta,
+        order_member_lines = export.order_members.len(),
+        merge_lines = export.merges.len(),
+        export_objects = exported,
         dynamodb_requests = usage.requests - usage_before.requests,
         dynamodb_retries = usage.retries - usage_before.retries,
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -99,55 +123,103 @@ pub async fn handle_batch(deps: &Deps, event: SqsEvent) -> Result<SqsBatchRespon
     Ok(sqs_batch::batch_response(failed))
 }
 
-async fn apply_message(deps: &Deps, msg: &SqsMessage) -> Result<Tally, MessageError> {
-    let mut tally = Tally::default();
-    for object in sqs_batch::objects_of(msg)? {
-        let stored = deps.bucket.get(&object.key).await?;
-        let lines = read_jsonl_gz(&stored.body).map_err(|e| MessageError::Unreadable(object.key.clone(), e))?;
+/// What the records of a message did, failed or not.
+#[derive(Default)]
+struct Done {
+    tally: Tally,
+    export: MemberExport,
+}
+
+impl Done {
+    fn add(&mut self, other: Done) {
+        self.tally.add(other.tally);
+        self.export.append(other.export);
+    }
+}
+
+/// Applies every record of every object the message names. Each started record runs to its
+/// end even when another fails, so what was written is known (and exported).
+async fn apply_message(deps: &Deps, msg: &SqsMessage) -> (Done, Result<(), MessageError>) {
+    let mut done = Done::default();
+    let objects = match sqs_batch::objects_of(msg) {
+        Ok(objects) => objects,
+        Err(e) => return (done, Err(e.into())),
+    };
+    for object in objects {
+        let stored = match deps.bucket.get(&object.key).await {
+            Ok(stored) => stored,
+            Err(e) => return (done, Err(e.into())),
+        };
+        let lines = match read_jsonl_gz(&stored.body) {
+            Ok(lines) => lines,
+            Err(e) => return (done, Err(MessageError::Unreadable(object.key.clone(), e))),
+        };
         let (events, bad) = points_events_of(&object.key, &lines);
         for b in &bad {
             // Written by normalize-orders: a bad line is a bug to fix there, not data to retry.
             tracing::error!(key = %b.key, line = b.line, reason = %b.reason, "undecodable canonical record skipped");
         }
-        tally.bad_records += bad.len();
-        let outcomes: Vec<Tally> = stream::iter(events.iter().map(|event| apply_event(deps, event)))
-            .buffer_unordered(APPLY_CONCURRENCY)
-            .try_collect()
-            .await?;
-        outcomes.into_iter().for_each(|t| tally.add(t));
+        done.tally.bad_records += bad.len();
+        let results: Vec<Result<Done, MessageError>> =
+            stream::iter(events.iter().map(|event| apply_event(deps, event)))
+                .buffer_unordered(APPLY_CONCURRENCY)
+                .collect()
+                .await;
+        let mut first_error = None;
+        for result in results {
+            match result {
+                Ok(d) => done.add(d),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return (done, Err(e));
+        }
     }
-    Ok(tally)
+    (done, Ok(()))
 }
 
-async fn apply_event(deps: &Deps, event: &PointsEvent) -> Result<Tally, MessageError> {
+async fn apply_event(deps: &Deps, event: &PointsEvent) -> Result<Done, MessageError> {
     let shop = deps
         .shops
         .points_settings(event.sender_format().as_deref(), event.shop_id(), deps.points.business_tz())
         .await?;
     let now = deps.clock.now();
-    let mut tally = Tally::default();
+    let mut done = Done::default();
+    let (tally, export) = (&mut done.tally, &mut done.export);
+    let business_tz = deps.points.business_tz();
     match event {
-        PointsEvent::Order(order) => match deps.points.apply_order(order, &shop, now).await? {
-            ApplyOutcome::Guest => tally.guests += 1,
-            ApplyOutcome::Stale => tally.stale += 1,
-            ApplyOutcome::Applied { delta, created, merged, .. } => {
-                tally.applied += 1;
-                tally.points_delta += delta;
-                tally.created += usize::from(created);
-                tally.merged += merged.len();
+        PointsEvent::Order(order) => {
+            let outcome = deps.points.apply_order(order, &shop, now).await?;
+            outcome.add_to_export(export, order, &shop, now, business_tz);
+            match outcome {
+                ApplyOutcome::Guest => tally.guests += 1,
+                ApplyOutcome::Stale { .. } => tally.stale += 1,
+                ApplyOutcome::Applied { delta, created, merged, .. } => {
+                    tally.applied += 1;
+                    tally.points_delta += delta;
+                    tally.created += usize::from(created);
+                    tally.merged += merged.len();
+                }
             }
-        },
-        PointsEvent::Signup(signup) => match deps.points.apply_signup(signup, &shop, now).await? {
-            SignupOutcome::NoIdentity => {
-                tracing::warn!(shop_id = %signup.shop_id, raw = %signup.source_raw_key, "sign-up without a valid phone or email skipped");
+        }
+        PointsEvent::Signup(signup) => {
+            let outcome = deps.points.apply_signup(signup, &shop, now).await?;
+            outcome.add_to_export(export, now, business_tz);
+            match outcome {
+                SignupOutcome::NoIdentity => {
+                    tracing::warn!(shop_id = %signup.shop_id, raw = %signup.source_raw_key, "sign-up without a valid phone or email skipped");
+                }
+                SignupOutcome::Applied { bonus, created, merged, .. } => {
+                    tally.signups += 1;
+                    tally.points_delta += bonus;
+                    tally.created += usize::from(created);
+                    tally.merged += merged.len();
+                }
             }
-            SignupOutcome::Applied { bonus, created, merged, .. } => {
-                tally.signups += 1;
-                tally.points_delta += bonus;
-                tally.created += usize::from(created);
-                tally.merged += merged.len();
-            }
-        },
+        }
     }
-    Ok(tally)
+    Ok(done)
 }

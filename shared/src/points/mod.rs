@@ -2,11 +2,13 @@
 //!
 //! `identity` turns customers into keyed identities; `rule` says what an order version is
 //! worth; `member` holds a member's lots, pending awards and debt; `plan` applies events to
-//! members as pure functions; `audit` checks the invariants. The DynamoDB adapter that reads,
+//! members as pure functions; `audit` checks the invariants; `export` plans the order → member
+//! and merge files the nightly rollup reads. The DynamoDB adapter that reads,
 //! resolves, merges and writes transactionally is `crate::aws::points`.
 
 pub mod audit;
 pub mod events;
+pub mod export;
 pub mod identity;
 pub mod ledger;
 pub mod member;

@@ -18,8 +18,9 @@ use crate::points::{Award, Identity, LedgerEntry, MemberState, ShopPoints};
 pub enum ApplyOutcome {
     /// No phone, email or account: a guest order earns nothing.
     Guest,
-    /// The award already holds this version or a newer one.
-    Stale,
+    /// The award already holds this version or a newer one; its points went to `member_id`
+    /// (as recorded on the award: possibly a member merged since, an alias of the live one).
+    Stale { member_id: String },
     Applied {
         member_id: String,
         delta: i64,
@@ -27,6 +28,16 @@ pub enum ApplyOutcome {
         /// Members merged into `member_id` by this order.
         merged: Vec<String>,
     },
+}
+
+impl ApplyOutcome {
+    /// The member the order version's points went to; `None` for a guest order.
+    pub fn member_id(&self) -> Option<&str> {
+        match self {
+            ApplyOutcome::Guest => None,
+            ApplyOutcome::Stale { member_id } | ApplyOutcome::Applied { member_id, .. } => Some(member_id),
+        }
+    }
 }
 
 /// What a membership-card sign-up did.
@@ -73,14 +84,16 @@ impl PointsStore {
                 backoff(attempt).await;
             }
             let (links, award) = self.read_links(&identities, Some(award_key.clone())).await?;
-            if award.as_ref().is_some_and(|a| a.version >= order.version) {
-                return Ok(ApplyOutcome::Stale);
+            if let Some(a) = award.as_ref().filter(|a| a.version >= order.version) {
+                return Ok(ApplyOutcome::Stale { member_id: a.member_id.clone() });
             }
             let award_member = award.as_ref().map(|a| a.member_id.clone());
             let (mut survivor, mut writes, created) = self.resolve_and_merge(&links, award_member, now).await?;
             let Some(plan) = apply_order_version(&mut survivor.after, order, award.as_ref(), shop, &self.policy, now)
             else {
-                return Ok(ApplyOutcome::Stale);
+                // Only when the award is as new: the check above, so not reached in practice.
+                let member_id = award.map_or_else(|| survivor.after.member_id.clone(), |a| a.member_id);
+                return Ok(ApplyOutcome::Stale { member_id });
             };
             survivor.entries.extend(plan.entries);
             let member_id = survivor.after.member_id.clone();

@@ -10,6 +10,7 @@
 
 mod apply;
 mod audit;
+mod export;
 mod items;
 mod read;
 mod redeem;
@@ -25,6 +26,7 @@ use chrono_tz::Tz;
 use rand::Rng;
 
 pub use apply::{ApplyOutcome, SignupOutcome};
+pub use export::write_member_export;
 pub use items::CorruptItem;
 pub use read::{LedgerPage, LotView, MemberView, PlatformView, TableContents};
 pub use redeem::{Redeemed, RedemptionReceipt, RedemptionRequest};
