@@ -13,6 +13,11 @@ mod shop;
 
 use clap::{Parser, Subcommand};
 
+// The rollup allocates and frees millions of small order facts; mimalloc does that several
+// times faster than glibc's allocator and returns memory more promptly.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "omnilake", version, about = "omnilake operator CLI")]
 struct Cli {

@@ -257,10 +257,14 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         });
         let (partial, read) = absorb_all(threads, rx)?;
         reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
+        let read_s = started.elapsed().as_secs_f64();
         let ctx = DayContext { day: d, business_tz, shops: zones.clone() };
         let output = compute_day(std::mem::take(&mut state), partial, &ctx)?;
+        let compute_s = started.elapsed().as_secs_f64() - read_s;
+        let encoded = encode_tables(&output.order_lines, output.tables, d)?;
+        let encode_s = started.elapsed().as_secs_f64() - read_s - compute_s;
         let mut rows = Vec::new();
-        for (table, count, parts) in encode_tables(output.tables, d)? {
+        for (table, count, parts) in encoded {
             for (key, bytes) in parts {
                 let path = out.join(&key);
                 std::fs::create_dir_all(path.parent().context("part path")?)?;
@@ -274,11 +278,12 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         state = output.state;
         let seconds = started.elapsed().as_secs_f64();
         println!(
-            "{}  {} objects, {} lines, {} orders placed in {seconds:.2}s",
+            "{}  {} objects, {} lines, {} orders placed in {seconds:.2}s (read+parse {read_s:.2}s, compute {compute_s:.2}s, parquet {encode_s:.2}s, write {:.2}s)",
             dt(d),
             read.objects,
             read.lines,
-            output.stats.orders_placed
+            output.stats.orders_placed,
+            seconds - read_s - compute_s - encode_s
         );
         totals.push((d, rows, read, seconds));
     }

@@ -12,10 +12,11 @@ use futures::TryStreamExt;
 
 use super::StorageError;
 use crate::canonical::time::parse_time_zone;
+use crate::rollup::compute::OrderLines;
 use crate::rollup::compute::{compute_day, DayContext, DayStats, ShopZone};
 use crate::rollup::facts::InputKind;
 use crate::rollup::parallel::{absorb_all, input_channel, InputObject, ReadStats};
-use crate::rollup::parquet::encode_parquet;
+use crate::rollup::parquet::{encode_parquet, PartWriter};
 use crate::rollup::plan::{
     code_version, dt, input_fingerprint, manifest_key, part_key, partition_day, plan_days, select_inputs, state_key,
     Manifest, ObjectInfo, ROWS_PER_PART, STATE_PREFIX,
@@ -23,6 +24,7 @@ use crate::rollup::plan::{
 use crate::rollup::request::{chunk_inputs, is_distributed, Chunk};
 use crate::rollup::state::CarriedState;
 use crate::rollup::table::table_prefix;
+use crate::rollup::table::Table;
 use crate::rollup::time::Day;
 use crate::rollup::RollupError;
 
@@ -291,9 +293,15 @@ async fn publish_day(
         .await
         .map_err(|e| RollupError::Internal(format!("compute task: {e}")))??;
     let run_id = uuid::Uuid::now_v7().to_string();
-    let encoded = tokio::task::spawn_blocking(move || encode_tables(out.tables, d))
-        .await
-        .map_err(|e| RollupError::Internal(format!("encode task: {e}")))??;
+    let (order_lines, tables, state, stats) = (out.order_lines, out.tables, out.state, out.stats);
+    let encoded = tokio::task::spawn_blocking(move || {
+        let encoded = encode_tables(&order_lines, tables, d);
+        // Free the day's order facts here, off the async runtime.
+        drop(order_lines);
+        encoded
+    })
+    .await
+    .map_err(|e| RollupError::Internal(format!("encode task: {e}")))??;
     let finished_at = now_rfc3339();
     let mut rows = Vec::new();
     for (table, count, parts) in encoded {
@@ -312,12 +320,12 @@ async fn publish_day(
         store.publish_table(parts, manifest).await?;
         rows.push((table, count));
     }
-    store.put(&state_key(d), out.state.to_gzip_json()?, "application/gzip").await?;
+    store.put(&state_key(d), state.to_gzip_json()?, "application/gzip").await?;
     let report = DayReport {
         day: d,
         rows,
         read,
-        stats: out.stats,
+        stats,
         input_fingerprint: fingerprint,
         seconds: started.elapsed().as_secs_f64(),
     };
@@ -332,7 +340,7 @@ async fn publish_day(
     if !report.stats.unknown_shops.is_empty() {
         tracing::warn!(shops = ?report.stats.unknown_shops, "orders of shops missing from the shops table");
     }
-    Ok((report, out.state))
+    Ok((report, state))
 }
 
 // ---------------------------------------------------------------- Distributed Map modes
@@ -433,9 +441,16 @@ pub async fn reduce_day(store: &RollupStore, context: &DayContext, d: Day) -> Re
 
 type EncodedTable = (&'static str, u64, Vec<(String, Vec<u8>)>);
 
-/// Parquet parts of every table, encoded on two threads (the lines table is most of the work).
-pub fn encode_tables(tables: Vec<crate::rollup::table::Table>, d: Day) -> Result<Vec<EncodedTable>, RollupError> {
-    let encode = |table: crate::rollup::table::Table| -> Result<EncodedTable, RollupError> {
+/// Rows per batch when the order lines stream into Parquet: bounds the Arrow arrays in memory.
+const ORDER_LINE_BATCH_ROWS: usize = 131_072;
+
+/// Parquet parts of every table: the order lines streamed batch by batch on one thread, the
+/// other tables on another.
+pub fn encode_tables(order_lines: &OrderLines, tables: Vec<Table>, d: Day) -> Result<Vec<EncodedTable>, RollupError> {
+    let parquet = |name: &str, e: crate::rollup::parquet::ParquetEncodeError| {
+        RollupError::Internal(format!("{name}: parquet: {e}"))
+    };
+    let encode = |table: Table| -> Result<EncodedTable, RollupError> {
         let name = table.name;
         let rows = table.rows() as u64;
         let parts = table
@@ -443,22 +458,63 @@ pub fn encode_tables(tables: Vec<crate::rollup::table::Table>, d: Day) -> Result
             .iter()
             .enumerate()
             .map(|(i, part)| {
-                encode_parquet(part)
-                    .map(|bytes| (part_key(name, d, i), bytes))
-                    .map_err(|e| RollupError::Internal(format!("{name}: parquet: {e}")))
+                encode_parquet(part).map(|bytes| (part_key(name, d, i), bytes)).map_err(|e| parquet(name, e))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((name, rows, parts))
     };
-    let mut tables = tables.into_iter();
-    let first = tables.next();
-    let rest: Vec<_> = tables.collect();
-    let (first, rest) = std::thread::scope(|s| {
-        let handle = s.spawn(|| first.map(encode).transpose());
-        let rest: Result<Vec<_>, RollupError> = rest.into_iter().map(encode).collect();
-        (handle.join().unwrap_or_else(|_| Err(RollupError::Internal("encoder panicked".into()))), rest)
+    // The order lines: cut into parts of up to ROWS_PER_PART rows (whole batches), each part
+    // streamed batch by batch into its own file; two parts are encoded at a time.
+    let batch_rows = ORDER_LINE_BATCH_ROWS;
+    let bounds = order_lines.bounds(batch_rows);
+    let mut part_ranges: Vec<Vec<usize>> = Vec::new();
+    let mut filled = usize::MAX;
+    for (i, rows) in bounds.iter().map(|(a, b)| order_lines.range_rows(*a, *b)).enumerate() {
+        if filled.saturating_add(rows) > ROWS_PER_PART {
+            part_ranges.push(Vec::new());
+            filled = 0;
+        }
+        if let Some(last) = part_ranges.last_mut() {
+            last.push(i);
+        }
+        filled += rows;
+    }
+    let encode_part = |part: usize, batches: &[usize]| -> Result<(String, Vec<u8>), RollupError> {
+        let name = "order_lines";
+        let mut writer: Option<PartWriter> = None;
+        for &b in batches {
+            let (start, end) = bounds[b];
+            let batch = order_lines.range_table(start, end)?;
+            let w = match writer.as_mut() {
+                Some(w) => w,
+                None => writer.insert(PartWriter::new(&batch).map_err(|e| parquet(name, e))?),
+            };
+            w.write(&batch).map_err(|e| parquet(name, e))?;
+        }
+        let bytes = match writer {
+            Some(w) => w.finish().map_err(|e| parquet(name, e))?,
+            None => encode_parquet(&order_lines.empty_table()?).map_err(|e| parquet(name, e))?,
+        };
+        Ok((part_key(name, d, part), bytes))
+    };
+    let stream_lines = |parity: usize| -> Result<Vec<(String, Vec<u8>)>, RollupError> {
+        part_ranges.iter().enumerate().filter(|(i, _)| i % 2 == parity).map(|(i, b)| encode_part(i, b)).collect()
+    };
+    let (even, odd, rest) = std::thread::scope(|s| {
+        let even = s.spawn(|| stream_lines(0));
+        let odd = s.spawn(|| stream_lines(1));
+        let rest: Result<Vec<_>, RollupError> = tables.into_iter().map(encode).collect();
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().unwrap_or_else(|_| Err(RollupError::Internal("encoder panicked".into())))
+        };
+        (join(even), join(odd), rest)
     });
-    let mut out: Vec<EncodedTable> = first?.into_iter().collect();
+    let mut parts: Vec<(String, Vec<u8>)> = even?.into_iter().chain(odd?).collect();
+    parts.sort_by(|a, b| a.0.cmp(&b.0));
+    if parts.is_empty() {
+        parts.push(encode_part(0, &[])?);
+    }
+    let mut out = vec![("order_lines", order_lines.rows() as u64, parts)];
     out.extend(rest?);
     Ok(out)
 }

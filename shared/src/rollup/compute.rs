@@ -4,7 +4,13 @@
 //! Every figure is integer arithmetic on cents; the only rounding is `round_div` (half away
 //! from zero), applied where docs/tables.md says.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap as StdHashMap;
+
+use super::partial::IntHash;
+
+// Every map here is keyed by our own symbols or strings: a fast hash, not SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, IntHash>;
+type HashSet<K> = std::collections::HashSet<K, IntHash>;
 use std::sync::Arc;
 
 use chrono_tz::Tz;
@@ -31,7 +37,7 @@ pub struct DayContext {
     /// The deployment's business zone: the date of inventory movements.
     pub business_tz: Tz,
     /// By `(format, shop_id)`, `format` as [`shop_format`] gives it.
-    pub shops: HashMap<(String, String), ShopZone>,
+    pub shops: StdHashMap<(String, String), ShopZone>,
 }
 
 /// The shops-table format a canonical platform's shop is registered under.
@@ -69,6 +75,8 @@ pub struct DayKpis {
 }
 
 pub struct DayOutput {
+    pub order_lines: OrderLines,
+    /// Every other table, small enough to build whole.
     pub tables: Vec<Table>,
     pub state: CarriedState,
     pub stats: DayStats,
@@ -156,7 +164,7 @@ impl Aliases {
         let s = &partial.symbols;
         let edges: HashMap<Text, Text> =
             partial.merges.iter().map(|(a, b)| (s.name(*a).clone(), s.name(*b).clone())).collect();
-        let mut survivor = HashMap::new();
+        let mut survivor = HashMap::default();
         for start in edges.keys() {
             let mut at = start.clone();
             // A chain is short; the bound only guards against a cycle in bad input.
@@ -202,7 +210,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
     stats.movements = movements.len() as u64;
     let count_pairs: HashSet<(Sym, Sym)> =
         movements.iter().filter(|(_, m)| m.kind == MovementKind::Count).map(|(_, m)| (m.location_id, m.sku)).collect();
-    let mut pairs: HashMap<(Sym, Sym), PairDay> = HashMap::new();
+    let mut pairs: HashMap<(Sym, Sym), PairDay> = HashMap::default();
     {
         let s = &partial.symbols;
         for (id, m) in &movements {
@@ -252,16 +260,16 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
     }
 
     // ---- orders ----
-    let mut shops: HashMap<(Sym, Sym), Shop> = HashMap::new();
-    let mut member_root: HashMap<Sym, Sym> = HashMap::new();
-    let mut sales: HashMap<(Sym, Sym, Sym, Sym, Sym), SalesDay> = HashMap::new();
-    let mut shop_days: HashMap<(Sym, Sym, Sym), ShopDay> = HashMap::new();
-    let mut hourly: HashMap<(Sym, Sym, i32), (i64, i64)> = HashMap::new();
-    let mut service: HashMap<(Sym, Sym), i64> = HashMap::new();
-    let mut members: HashMap<Sym, MemberDay> = HashMap::new();
-    let mut scopes_today: HashSet<Sym> = HashSet::new();
+    let mut shops: HashMap<(Sym, Sym), Shop> = HashMap::default();
+    let mut member_root: HashMap<Sym, Sym> = HashMap::default();
+    let mut sales: HashMap<(Sym, Sym, Sym, Sym, Sym), SalesDay> = HashMap::default();
+    let mut shop_days: HashMap<(Sym, Sym, Sym), ShopDay> = HashMap::default();
+    let mut hourly: HashMap<(Sym, Sym, i32), (i64, i64)> = HashMap::default();
+    let mut service: HashMap<(Sym, Sym), i64> = HashMap::default();
+    let mut members: HashMap<Sym, MemberDay> = HashMap::default();
+    let mut scopes_today: HashSet<Sym> = HashSet::default();
     let mut placed_today: Vec<(u128, Day, i32, Sym, Sym)> = Vec::new();
-    let mut unknown_shops: HashSet<String> = HashSet::new();
+    let mut unknown_shops: HashSet<String> = HashSet::default();
 
     let mut order_units: Vec<(Sym, i64)> = Vec::new();
     let keys: Vec<u128> = partial.orders.keys().copied().collect();
@@ -401,11 +409,11 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
         // Product facts are keyed by symbol; look the SKU up by name once per pair.
         s.lookup(sku).and_then(|id| products.get(&id)).and_then(|(c, _)| *c)
     };
-    let mut inbound_by_pair: HashMap<(Text, Text), i64> = HashMap::new();
+    let mut inbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
     for ((_, loc, sku), q) in &state.inbound {
         *inbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (*q).max(0);
     }
-    let mut outbound_by_pair: HashMap<(Text, Text), i64> = HashMap::new();
+    let mut outbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
     for ((reference, loc, sku), q) in &state.transfers_out {
         let arrived = state.transfers_in.get(&(in_ref(reference), sku.clone())).copied().unwrap_or(0);
         *outbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (q - arrived).max(0);
@@ -416,7 +424,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
             *outbound_by_pair.entry((sh.location_id.clone(), sku.clone())).or_default() += q;
         }
     }
-    let mut unit_costs: HashMap<(Text, Text), UnitCost> = HashMap::new();
+    let mut unit_costs: HashMap<(Text, Text), UnitCost> = HashMap::default();
     let mut inventory = TableBuilder::new("inventory_daily", schema::INVENTORY_DAILY);
     for pair in all_pairs {
         let today = today_by_pair.remove(&pair).unwrap_or_default();
@@ -492,7 +500,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
         .collect();
     sales_rows.sort_by(|a, b| a.0.cmp(&b.0));
     let mut sales_table = TableBuilder::new("sales_daily", schema::SALES_DAILY);
-    let mut shop_cogs: HashMap<(Text, Text, Text), i64> = HashMap::new();
+    let mut shop_cogs: HashMap<(Text, Text, Text), i64> = HashMap::default();
     let is_new = |member: &Sym, state: &CarriedState| !state.members.contains_key(s.name(*member));
     for (key, v) in &sales_rows {
         let uc = unit_cost_of(&text(v.location), &key.3)?;
@@ -698,15 +706,11 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
         service_table.push(vec![Cell::S(city), Cell::S(Some(sku)), Cell::I(Some(n))])?;
     }
 
-    // ---- curated/order_lines ----
-    let order_lines = order_lines_table(&partial, placed_today)?;
-
     stats.kpis.by_currency = by_currency.into_iter().map(|(c, (net, margin))| (c, net, margin)).collect();
     stats.kpis.units_sold = sales_rows.iter().map(|(_, v)| v.units_sold).sum();
     stats.kpis.stock_units = state.stock.values().map(|p| p.closing_qty).sum();
     state.day = Some(d);
     let tables = vec![
-        order_lines,
         sales_table.finish(),
         inventory.finish(),
         shop_table.finish(),
@@ -715,7 +719,8 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
         service_table.finish(),
         member_value.finish(),
     ];
-    Ok(DayOutput { tables, state, stats })
+    let order_lines = OrderLines::new(partial, placed_today);
+    Ok(DayOutput { order_lines, tables, state, stats })
 }
 
 fn add_units(units: &mut Vec<(Sym, i64)>, sku: Sym, n: i64) {
@@ -780,23 +785,111 @@ fn rekey_members(mut state: CarriedState, aliases: &Aliases) -> CarriedState {
     state
 }
 
-fn order_lines_table(partial: &Partial, mut placed: Vec<(u128, Day, i32, Sym, Sym)>) -> Result<Table, RollupError> {
+/// The day's `curated/order_lines`, produced in batches straight from the partial: the biggest
+/// table is never materialised whole (a day of 5M lines would need gigabytes as columns).
+pub struct OrderLines {
+    partial: Partial,
+    /// `(order key, local hour, location, member)`, grouped by shop, then by order key.
+    orders: Vec<(u128, i32, Sym, Sym)>,
+    rows: usize,
+}
+
+impl OrderLines {
+    fn new(partial: Partial, placed: Vec<(u128, Day, i32, Sym, Sym)>) -> OrderLines {
+        let s = &partial.symbols;
+        let mut shops: Vec<(Sym, Sym)> = Vec::new();
+        let mut rows = 0;
+        let mut orders: Vec<((usize, u128), (u128, i32, Sym, Sym))> = Vec::with_capacity(placed.len());
+        for (key, _, hour, location, member) in placed {
+            let Some(o) = partial.orders.get(&key) else { continue };
+            rows += o.lines.len();
+            let shop = (o.platform, o.shop_id);
+            let rank = match shops.iter().position(|x| *x == shop) {
+                Some(i) => i,
+                None => {
+                    shops.push(shop);
+                    shops.len() - 1
+                }
+            };
+            orders.push(((rank, key), (key, hour, location, member)));
+        }
+        // Shops in name order, orders by key within a shop: deterministic (a rerun writes the
+        // same file) and cheap; each file's row groups then hold few shops for pushdown.
+        let mut by_name: Vec<usize> = (0..shops.len()).collect();
+        by_name.sort_by(|a, b| {
+            (s.name(shops[*a].0), s.name(shops[*a].1)).cmp(&(s.name(shops[*b].0), s.name(shops[*b].1)))
+        });
+        let mut position = vec![0; shops.len()];
+        for (i, r) in by_name.into_iter().enumerate() {
+            position[r] = i;
+        }
+        orders.sort_unstable_by_key(|((rank, key), _)| (position[*rank], *key));
+        OrderLines { partial, orders: orders.into_iter().map(|(_, o)| o).collect(), rows }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The rows of orders `start..end` (indexes into the bounds of [`Self::bounds`]).
+    pub fn range_table(&self, start: usize, end: usize) -> Result<Table, RollupError> {
+        let orders =
+            self.orders.get(start..end).ok_or_else(|| RollupError::Internal(format!("no orders {start}..{end}")))?;
+        self.table(orders)
+    }
+
+    /// Rows of orders `start..end`.
+    pub fn range_rows(&self, start: usize, end: usize) -> usize {
+        self.orders[start..end].iter().map(|(k, ..)| self.partial.orders.get(k).map_or(0, |o| o.lines.len())).sum()
+    }
+
+    /// A table with the columns and no rows.
+    pub fn empty_table(&self) -> Result<Table, RollupError> {
+        self.table(&[])
+    }
+
+    /// Consecutive tables of at most `batch_rows` rows (whole orders; an order with more lines
+    /// than that is a batch of its own).
+    pub fn batches(&self, batch_rows: usize) -> impl Iterator<Item = Result<Table, RollupError>> + '_ {
+        self.bounds(batch_rows).into_iter().map(move |(a, b)| self.table(&self.orders[a..b]))
+    }
+
+    /// Order ranges of at most `batch_rows` lines each (whole orders).
+    pub fn bounds(&self, batch_rows: usize) -> Vec<(usize, usize)> {
+        let mut bounds = Vec::new();
+        let (mut start, mut lines) = (0, 0);
+        for (i, (key, ..)) in self.orders.iter().enumerate() {
+            let n = self.partial.orders.get(key).map_or(0, |o| o.lines.len());
+            if lines > 0 && lines + n > batch_rows {
+                bounds.push((start, i));
+                start = i;
+                lines = 0;
+            }
+            lines += n;
+        }
+        if start < self.orders.len() || bounds.is_empty() {
+            bounds.push((start, self.orders.len()));
+        }
+        bounds
+    }
+
+    /// The whole table at once (tests, and days small enough not to care).
+    pub fn to_table(&self) -> Result<Table, RollupError> {
+        self.table(&self.orders)
+    }
+
+    fn table(&self, orders: &[(u128, i32, Sym, Sym)]) -> Result<Table, RollupError> {
+        order_lines_table(&self.partial, orders)
+    }
+}
+
+fn order_lines_table(partial: &Partial, keys: &[(u128, i32, Sym, Sym)]) -> Result<Table, RollupError> {
     use super::table::{Column, ColumnValues};
     let s = &partial.symbols;
-    let mut orders: Vec<(&OrderFacts, i32, Sym, Sym)> = Vec::with_capacity(placed.len());
-    for (key, _, hour, location, member) in placed.drain(..) {
-        if let Some(o) = partial.orders.get(&key) {
-            orders.push((o, hour, location, member));
-        }
-    }
-    // Sorted, so a rerun writes the same file; borrowed keys, no allocation per comparison.
-    orders.sort_unstable_by(|a, b| {
-        (&**s.name(a.0.platform), &**s.name(a.0.shop_id), &*a.0.order_id).cmp(&(
-            &**s.name(b.0.platform),
-            &**s.name(b.0.shop_id),
-            &*b.0.order_id,
-        ))
-    });
+    let orders: Vec<(&OrderFacts, i32, Sym, Sym)> = keys
+        .iter()
+        .filter_map(|(key, hour, location, member)| partial.orders.get(key).map(|o| (o, *hour, *location, *member)))
+        .collect();
     let rows: usize = orders.iter().map(|o| o.0.lines.len()).sum();
     let strs = || Vec::<Option<Text>>::with_capacity(rows);
     let ints = || Vec::<Option<i64>>::with_capacity(rows);

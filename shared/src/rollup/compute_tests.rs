@@ -111,7 +111,7 @@ fn a_day_worked_out_by_hand() {
     assert_eq!(cell(shop, "shop_id", "shop0", "orders"), "Some(2)", "the cancelled order does not count");
     assert_eq!(cell(shop, "shop_id", "shop0", "net_sales"), "Some(2450)");
     assert_eq!(cell(shop, "shop_id", "shop0", "avg_order_value"), "Some(1700)");
-    let lines = table(&out.tables, "order_lines");
+    let lines = &out.order_lines.to_table().expect("order lines");
     assert_eq!(lines.rows(), 3, "cancelled orders are kept for drill-down");
     assert_eq!(cell(lines, "order_id", "o1", "version"), "Some(2)", "the latest version");
     let value = table(&out.tables, "member_value");

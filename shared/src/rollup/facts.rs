@@ -188,9 +188,15 @@ pub fn absorb_object(
     text: &[u8],
 ) -> Result<u64, RollupError> {
     let source = partial.symbols.intern(source_key);
+    // One UTF-8 check for the whole object; the lines are then parsed as `str`, which spares
+    // serde_json a check per string.
+    let text = std::str::from_utf8(text).map_err(|e| {
+        let line = text[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        RollupError::BadInput { key: source_key.to_string(), line, message: "not UTF-8".into() }
+    })?;
     let mut lines = 0u64;
-    for (n, line) in text.split(|&b| b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
+    for (n, line) in text.split('\n').enumerate() {
+        if line.trim().is_empty() {
             continue;
         }
         let bad = |message: String| RollupError::BadInput { key: source_key.to_string(), line: n + 1, message };
@@ -214,8 +220,8 @@ fn instant_opt(field: &str, text: Option<&Cow<'_, str>>) -> Result<Option<i64>, 
     text.map(|t| instant(field, t)).transpose()
 }
 
-fn absorb_order(partial: &mut Partial, line: &[u8]) -> Result<(), String> {
-    let o: OrderIn = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+fn absorb_order(partial: &mut Partial, line: &str) -> Result<(), String> {
+    let o: OrderIn = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let key = order_key(&o.platform, &o.shop_id, &o.order_id);
     if !partial.wants_order(key, o.version, &o.source_raw_key) {
         return Ok(());
@@ -272,8 +278,8 @@ fn absorb_order(partial: &mut Partial, line: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-fn absorb_movement(partial: &mut Partial, line: &[u8], source: u32) -> Result<(), String> {
-    let m: MovementIn = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+fn absorb_movement(partial: &mut Partial, line: &str, source: u32) -> Result<(), String> {
+    let m: MovementIn = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let at = instant("at", &m.at)?;
     let s = &mut partial.symbols;
     let facts = MovementFacts {
@@ -297,8 +303,8 @@ fn absorb_movement(partial: &mut Partial, line: &[u8], source: u32) -> Result<()
     Ok(())
 }
 
-fn absorb_product(partial: &mut Partial, line: &[u8], source: u32) -> Result<(), String> {
-    let p: ProductIn = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+fn absorb_product(partial: &mut Partial, line: &str, source: u32) -> Result<(), String> {
+    let p: ProductIn = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let updated_at = instant_opt("updated_at", p.updated_at.as_ref())?;
     let sku = partial.symbols.intern(&p.sku);
     let facts = ProductFacts {
@@ -311,16 +317,16 @@ fn absorb_product(partial: &mut Partial, line: &[u8], source: u32) -> Result<(),
     Ok(())
 }
 
-fn absorb_member(partial: &mut Partial, line: &[u8]) -> Result<(), String> {
-    let m: MemberLineIn = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+fn absorb_member(partial: &mut Partial, line: &str) -> Result<(), String> {
+    let m: MemberLineIn = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let key = order_key(&m.platform, &m.shop_id, &m.order_id);
     let member_id = partial.symbols.intern(&m.member_id);
     partial.offer_member(key, MemberLink { version: m.version, member_id });
     Ok(())
 }
 
-fn absorb_merge(partial: &mut Partial, line: &[u8]) -> Result<(), String> {
-    let m: MergeIn = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+fn absorb_merge(partial: &mut Partial, line: &str) -> Result<(), String> {
+    let m: MergeIn = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let survivor = partial.symbols.intern(&m.member_id);
     for absorbed in &m.merged_from {
         let absorbed = partial.symbols.intern(absorbed);

@@ -140,6 +140,12 @@ fn any_split_and_merge_order_gives_the_single_pass_partial() {
         let a = compute_day(CarriedState::default(), whole, &context()).expect("day");
         let b = compute_day(CarriedState::default(), tree, &context()).expect("day");
         assert_eq!(a.tables, b.tables, "seed {seed}: tables");
+        let (la, lb) = (a.order_lines.to_table().expect("lines"), b.order_lines.to_table().expect("lines"));
+        assert!(la.rows() > 0);
+        assert_eq!(la, lb, "seed {seed}: order lines");
+        // Batches cut at whole orders and add up to the table.
+        let batched: usize = a.order_lines.batches(7).map(|t| t.expect("batch").rows()).sum();
+        assert_eq!(batched, la.rows());
         assert_eq!(a.state, b.state, "seed {seed}: state");
     }
 }

@@ -72,7 +72,7 @@ fn array(table: &Table, column: &'static str, values: &ColumnValues) -> Result<A
 /// Encodes `table` as a Parquet file: Zstd (level 3), at most [`MAX_ROW_GROUP_ROWS`] rows per row
 /// group, page and chunk statistics. A table of 0 rows gives a valid file with the schema and no
 /// row group.
-pub fn encode_parquet(table: &Table) -> Result<Vec<u8>, ParquetEncodeError> {
+fn checked_arrays(table: &Table) -> Result<(Vec<Field>, Vec<ArrayRef>), ParquetEncodeError> {
     let rows = table.rows();
     let mut fields = Vec::with_capacity(table.columns.len());
     let mut arrays = Vec::with_capacity(table.columns.len());
@@ -88,25 +88,64 @@ pub fn encode_parquet(table: &Table) -> Result<Vec<u8>, ParquetEncodeError> {
         fields.push(Field::new(column.name, data_type(&column.values), true));
         arrays.push(array(table, column.name, &column.values)?);
     }
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new_with_options(
-        schema.clone(),
-        arrays,
-        &RecordBatchOptions::new().with_row_count(Some(rows)),
-    )?;
+    Ok((fields, arrays))
+}
 
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL)?))
-        .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .build();
-    let mut bytes = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut bytes, schema, Some(props))?;
-    if rows > 0 {
-        writer.write(&batch)?;
+/// One Parquet file written batch by batch, so a big table never sits in memory as Arrow arrays
+/// all at once (only the compressed file does).
+pub struct PartWriter {
+    writer: ArrowWriter<Vec<u8>>,
+    schema: Arc<Schema>,
+}
+
+impl PartWriter {
+    /// A writer with the schema of `first` (every later batch must have the same columns).
+    pub fn new(first: &Table) -> Result<PartWriter, ParquetEncodeError> {
+        let (fields, _) = checked_arrays(&Table {
+            name: first.name,
+            columns: first
+                .columns
+                .iter()
+                .map(|c| super::table::Column { name: c.name, values: c.values.slice(0, 0) })
+                .collect(),
+        })?;
+        let schema = Arc::new(Schema::new(fields));
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL)?))
+            .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .build();
+        let writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props))?;
+        Ok(PartWriter { writer, schema })
     }
-    writer.close()?;
-    Ok(bytes)
+
+    pub fn write(&mut self, batch: &Table) -> Result<(), ParquetEncodeError> {
+        let rows = batch.rows();
+        if rows == 0 {
+            return Ok(());
+        }
+        let (_, arrays) = checked_arrays(batch)?;
+        let batch = RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )?;
+        self.writer.write(&batch)?;
+        Ok(())
+    }
+
+    /// Writes the footer and returns the file's bytes.
+    pub fn finish(mut self) -> Result<Vec<u8>, ParquetEncodeError> {
+        self.writer.finish()?;
+        // Finished: the footer is written and nothing else will touch the buffer.
+        Ok(std::mem::take(self.writer.inner_mut()))
+    }
+}
+
+pub fn encode_parquet(table: &Table) -> Result<Vec<u8>, ParquetEncodeError> {
+    let mut writer = PartWriter::new(table)?;
+    writer.write(table)?;
+    writer.finish()
 }
 
 #[cfg(test)]

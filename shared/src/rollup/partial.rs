@@ -16,6 +16,70 @@ use serde::{Deserialize, Serialize};
 pub type Sym = u32;
 pub const NO_SYM: Sym = u32::MAX;
 
+/// An FxHash-style hasher (rotate, xor, multiply per word) for maps keyed by integers and
+/// short strings of our own making, where SipHash's DoS resistance buys nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IntHash;
+
+#[derive(Default)]
+pub struct IntHasher(u64);
+
+impl IntHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for IntHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+    #[inline]
+    fn write_i32(&mut self, n: i32) {
+        self.add(n as u32 as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+impl std::hash::BuildHasher for IntHash {
+    type Hasher = IntHasher;
+    fn build_hasher(&self) -> IntHasher {
+        IntHasher::default()
+    }
+}
+
 /// xxh3 as a `BuildHasher` (std's SipHash is several times slower on short strings).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FastHash;

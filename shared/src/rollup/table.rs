@@ -65,7 +65,7 @@ pub fn table_prefix(name: &str) -> String {
 }
 
 impl ColumnValues {
-    fn slice(&self, start: usize, end: usize) -> ColumnValues {
+    pub fn slice(&self, start: usize, end: usize) -> ColumnValues {
         match self {
             ColumnValues::Str(v) => ColumnValues::Str(v[start..end].to_vec()),
             ColumnValues::I64(v) => ColumnValues::I64(v[start..end].to_vec()),
