@@ -8,7 +8,9 @@ use std::time::{Instant, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use omnilake::aws::rollup::{encode_tables, load_shop_zones, run_days, DayReport, RollupProgress, RollupStore};
+use omnilake::aws::rollup::{
+    encode_tables, load_shop_zones, run_days, DayReport, PointsSource, RollupProgress, RollupStore,
+};
 use omnilake::rollup::compute::{compute_day, DayContext, ShopZone};
 use omnilake::rollup::facts::InputKind;
 use omnilake::rollup::parallel::{absorb_all, input_channel, InputObject, ReadStats};
@@ -79,7 +81,7 @@ async fn run_stack(from: Day, to: Day, threads: usize) -> anyhow::Result<Vec<Day
     let ddb = aws_sdk_dynamodb::Client::new(&config);
     let shops = load_shop_zones(&ddb, &shops_table).await?;
     let store = RollupStore::new(s3, &bucket);
-    let context = DayContext { day: from, business_tz, shops };
+    let context = DayContext { day: from, business_tz, shops, points: None };
     let progress = |p: RollupProgress<'_>| match p {
         RollupProgress::Planned { days, requested_from } => {
             if let (Some(first), true) = (days.first(), days.first().is_some_and(|f| *f < requested_from)) {
@@ -102,7 +104,8 @@ async fn run_stack(from: Day, to: Day, threads: usize) -> anyhow::Result<Vec<Day
             );
         }
     };
-    Ok(run_days(&store, &context, from, to, threads, &progress).await?)
+    let points = env.points_table.clone().map(|table| PointsSource { client: ddb.clone(), table });
+    Ok(run_days(&store, &context, from, to, threads, points.as_ref(), &progress).await?)
 }
 
 /// The demo's last step: roll up every day the demo's orders fall on, then print the KPIs and
@@ -258,7 +261,7 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         let (partial, read) = absorb_all(threads, rx)?;
         reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
         let read_s = started.elapsed().as_secs_f64();
-        let ctx = DayContext { day: d, business_tz, shops: zones.clone() };
+        let ctx = DayContext { day: d, business_tz, shops: zones.clone(), points: None };
         let output = compute_day(std::mem::take(&mut state), partial, &ctx)?;
         let compute_s = started.elapsed().as_secs_f64() - read_s;
         let encoded = encode_tables(&output.order_lines, output.tables, d)?;

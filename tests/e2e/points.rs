@@ -477,3 +477,38 @@ async fn a_batch_exports_each_orders_member_and_every_merge_to_the_bucket() {
     assert_eq!(write_member_export(&bucket, &retry).await.ok(), Some(2));
     assert_eq!(bucket.list("canonical/").await.unwrap_or_else(|e| panic!("{e}")), before);
 }
+
+/// The nightly rollup's points columns read the ledger and balances with one scan: a day's
+/// order entries per shop, its redemptions, and every live member's balance.
+#[tokio::test]
+async fn the_rollup_reads_each_days_points_and_the_balances() {
+    use omnilake::rollup::points::points_day;
+    use omnilake::rollup::time::day_of;
+    let moto = moto().await;
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let table = unique_name("points-rollup");
+    omnilake_e2e::create_points_table(&client, &table).await.unwrap_or_else(|e| panic!("{e}"));
+    let hasher = omnilake::points::IdentityHasher::new(&[42u8; 32]).unwrap_or_else(|e| panic!("{e}"));
+    let store = PointsStore::new(client.clone(), table.clone(), hasher, omnilake::points::PointsPolicy::default());
+    // Applied at 08:00 on the 21st in Shanghai, redeemed at 10:00 the same day.
+    let now = at("2026-11-21T00:00:00Z");
+    let member = member_with(&store, phone("15100151000"), 500, "2026-11-20T10:00:00+08:00", now).await;
+    let req = RedemptionRequest { points: 120, reference: "coupon".into() };
+    assert!(matches!(store.redeem(&member, "k-1", &req, at("2026-11-21T02:00:00Z")).await, Ok(Redeemed::Done(_))));
+
+    let (entries, balances) =
+        omnilake::aws::points::scan_ledger_and_balances(&client, &table).await.unwrap_or_else(|e| panic!("scan: {e}"));
+    let (earned, kinds) = ledger_sum(&store, &member).await;
+    assert!(kinds.contains(&LedgerKind::Order));
+    let day = |d: u32| day_of(chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default());
+    let tz = chrono_tz::Asia::Shanghai;
+    let d21 = points_day(&entries, &balances, day(21), tz);
+    assert_eq!(d21.issued.values().sum::<i64>(), earned + 120, "the order's points, on the day they were applied");
+    assert_eq!(d21.redeemed, 120);
+    let view = store.member(&member, now).await.ok().flatten().unwrap_or_else(|| panic!("member"));
+    let balance = view.available_points + view.pending_points - view.debt_points;
+    assert_eq!(d21.balances.get(&member), Some(&balance));
+    assert_eq!(d21.liability, balance);
+    let d20 = points_day(&entries, &balances, day(20), tz);
+    assert!(d20.issued.is_empty() && d20.redeemed == 0, "nothing is dated the 20th: {d20:?}");
+}

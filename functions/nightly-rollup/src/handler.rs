@@ -6,7 +6,9 @@
 
 use chrono_tz::Tz;
 use lambda_runtime::Error;
-use omnilake::aws::rollup::{load_shop_zones, map_chunk, plan_day, reduce_day, run_days, RollupProgress, RollupStore};
+use omnilake::aws::rollup::{
+    load_shop_zones, map_chunk, plan_day, reduce_day, run_days, PointsSource, RollupProgress, RollupStore,
+};
 use omnilake::clock::Clock;
 use omnilake::rollup::compute::DayContext;
 use omnilake::rollup::plan::dt;
@@ -17,6 +19,8 @@ pub struct Deps {
     pub store: RollupStore,
     pub ddb: aws_sdk_dynamodb::Client,
     pub shops_table: String,
+    /// `OMNILAKE_POINTS_TABLE`: the points columns (NULL without it).
+    pub points: Option<PointsSource>,
     pub business_tz: Tz,
     pub clock: Clock,
     pub threads: usize,
@@ -41,7 +45,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, Error> {
     let request = parse_request(&event, now_micros, deps.business_tz)?;
     let context = |day| async move {
         let shops = load_shop_zones(&deps.ddb, &deps.shops_table).await?;
-        Ok::<_, Error>(DayContext { day, business_tz: deps.business_tz, shops })
+        Ok::<_, Error>(DayContext { day, business_tz: deps.business_tz, shops, points: None })
     };
     match request {
         RollupRequest::Days { from, to } => {
@@ -51,7 +55,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, Error> {
                     tracing::info!(days = days.len(), first = %days.first().map_or_else(String::new, |d| dt(*d)), requested_from = %dt(requested_from), "rollup planned");
                 }
             };
-            let reports = run_days(&deps.store, &ctx, from, to, deps.threads, &progress).await?;
+            let reports = run_days(&deps.store, &ctx, from, to, deps.threads, deps.points.as_ref(), &progress).await?;
             Ok(json!({ "days": reports.iter().map(report_json).collect::<Vec<_>>() }))
         }
         RollupRequest::Plan { day } => {
@@ -65,7 +69,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, Error> {
             Ok(json!({ "date": dt(day), "partial": key, "objects": read.objects, "lines": read.lines }))
         }
         RollupRequest::Reduce { day } => {
-            let report = reduce_day(&deps.store, &context(day).await?, day).await?;
+            let report = reduce_day(&deps.store, &context(day).await?, day, deps.points.as_ref()).await?;
             Ok(report_json(&report))
         }
     }

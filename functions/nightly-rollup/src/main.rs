@@ -4,7 +4,7 @@ mod handler;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use omnilake::aws;
-use omnilake::aws::rollup::RollupStore;
+use omnilake::aws::rollup::{PointsSource, RollupStore};
 use omnilake::clock::Clock;
 
 // Millions of small order facts are allocated and freed per run: mimalloc is much faster at
@@ -19,9 +19,14 @@ async fn main() -> Result<(), Error> {
     let bucket = aws::env_var("OMNILAKE_BUCKET")?;
     let business_tz = aws::business_time_zone_from_env()?;
     let s3 = aws::s3::DataBucket::client_from(&config);
+    let ddb = aws_sdk_dynamodb::Client::new(&config);
     let deps = handler::Deps {
         store: RollupStore::new(s3, bucket),
-        ddb: aws_sdk_dynamodb::Client::new(&config),
+        ddb: ddb.clone(),
+        points: std::env::var("OMNILAKE_POINTS_TABLE")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .map(|table| PointsSource { client: ddb.clone(), table }),
         shops_table: aws::env_var("OMNILAKE_SHOPS_TABLE")?,
         business_tz,
         clock: Clock::from_env(),

@@ -45,7 +45,8 @@ struct Tally {
 
 pub async fn handle_batch(deps: &Deps, event: SqsEvent) -> Result<SqsBatchResponse, Error> {
     let started = Instant::now();
-    let results: Vec<(&SqsMessage, Result<(Vec<DatedRecord>, usize), MessageError>)> =
+    type MessageResult<'a> = (&'a SqsMessage, Result<(Vec<DatedRecord>, usize), MessageError>);
+    let results: Vec<MessageResult> =
         stream::iter(event.records.iter().map(|msg| async move { (msg, normalize_message(deps, msg).await) }))
             .buffer_unordered(READ_CONCURRENCY)
             .collect()

@@ -21,6 +21,7 @@ use crate::rollup::plan::{
     code_version, dt, input_fingerprint, manifest_key, part_key, partition_day, plan_days, select_inputs, state_key,
     Manifest, ObjectInfo, ROWS_PER_PART, STATE_PREFIX,
 };
+use crate::rollup::points::points_day;
 use crate::rollup::request::{chunk_inputs, is_distributed, Chunk};
 use crate::rollup::state::CarriedState;
 use crate::rollup::table::table_prefix;
@@ -207,6 +208,32 @@ fn day_of_manifest(m: &Manifest) -> Result<Day, RollupError> {
     partition_day(&format!("/dt={}", m.dt)).ok_or_else(|| RollupError::Internal(format!("manifest dt {}", m.dt)))
 }
 
+/// The points table the points columns are read from.
+#[derive(Debug, Clone)]
+pub struct PointsSource {
+    pub client: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+/// Ledger entries and live balances, read once per run.
+type PointsSnapshot = (Vec<(String, crate::points::LedgerEntry)>, Vec<(String, i64)>);
+
+async fn read_points(source: Option<&PointsSource>) -> Result<Option<PointsSnapshot>, RollupRunError> {
+    match source {
+        Some(p) => Ok(Some(
+            crate::aws::points::scan_ledger_and_balances(&p.client, &p.table)
+                .await
+                .map_err(|e| RollupError::Internal(format!("points table {}: {e}", p.table)))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+fn with_points(context: &DayContext, d: Day, snapshot: &Option<PointsSnapshot>) -> DayContext {
+    let points = snapshot.as_ref().map(|(entries, balances)| points_day(entries, balances, d, context.business_tz));
+    DayContext { day: d, points, ..context.clone() }
+}
+
 /// Every shop's time zone and fulfilment location, from the shops table (`pk = format#shop_id`).
 pub async fn load_shop_zones(
     ddb: &aws_sdk_dynamodb::Client,
@@ -243,9 +270,11 @@ pub async fn run_days(
     from: Day,
     to: Day,
     threads: usize,
+    points: Option<&PointsSource>,
     progress: &(dyn Fn(RollupProgress<'_>) + Sync),
 ) -> Result<Vec<DayReport>, RollupRunError> {
     let listing = store.list_inputs().await?;
+    let snapshot = read_points(points).await?;
     let earliest = listing
         .iter()
         .filter(|o| matches!(InputKind::of_key(&o.key), Some(InputKind::Orders | InputKind::Inventory)))
@@ -266,7 +295,8 @@ pub async fn run_days(
         let fingerprint = input_fingerprint(&inputs);
         let (partial, read) = store.read_partial(inputs, threads).await?;
         let prev = std::mem::take(&mut state);
-        let (report, next) = publish_day(store, context, d, fingerprint, partial, prev, read, started).await?;
+        let ctx = with_points(context, d, &snapshot);
+        let (report, next) = publish_day(store, &ctx, d, fingerprint, partial, prev, read, started).await?;
         progress(RollupProgress::DayDone(&report));
         reports.push(report);
         state = next;
@@ -398,8 +428,14 @@ pub async fn map_chunk(
 }
 
 /// Reduce: merges the day's partials, computes and publishes the day, removes the partials.
-pub async fn reduce_day(store: &RollupStore, context: &DayContext, d: Day) -> Result<DayReport, RollupRunError> {
+pub async fn reduce_day(
+    store: &RollupStore,
+    context: &DayContext,
+    d: Day,
+    points: Option<&PointsSource>,
+) -> Result<DayReport, RollupRunError> {
     let started = Instant::now();
+    let context = &with_points(context, d, &read_points(points).await?);
     let listing = store.list_inputs().await?;
     let earliest = listing.iter().filter_map(|o| partition_day(&o.key)).min();
     let prev = match store.load_state(d - 1).await? {

@@ -17,7 +17,7 @@ use chrono_tz::Tz;
 
 use super::partial::{MovementKind, OrderFacts, Partial, Sym, NO_SYM};
 use super::schema::{self, Cell, TableBuilder};
-use super::state::{CarriedState, MemberHistory, PairState, SalesKey, ScopeHistory, Shipment, Text};
+use super::state::{CarriedState, MemberHistory, SalesKey, ScopeHistory, Shipment, Text};
 use super::table::Table;
 use super::time::{Day, LocalClock};
 use super::RollupError;
@@ -38,6 +38,8 @@ pub struct DayContext {
     pub business_tz: Tz,
     /// By `(format, shop_id)`, `format` as [`shop_format`] gives it.
     pub shops: StdHashMap<(String, String), ShopZone>,
+    /// The points columns' figures; `None` (no points table) leaves them NULL.
+    pub points: Option<super::points::PointsDay>,
 }
 
 /// The shops-table format a canonical platform's shop is registered under.
@@ -428,7 +430,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
     let mut inventory = TableBuilder::new("inventory_daily", schema::INVENTORY_DAILY);
     for pair in all_pairs {
         let today = today_by_pair.remove(&pair).unwrap_or_default();
-        let ps = state.stock.entry(pair.clone()).or_insert_with(PairState::default);
+        let ps = state.stock.entry(pair.clone()).or_default();
         let opening = ps.closing_qty;
         let mut adjusted = today.adjusted;
         let closing = match today.timeline {
@@ -553,12 +555,21 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
     shop_rows.sort_by(|a, b| a.0.cmp(&b.0));
     let mut shop_table = TableBuilder::new("shop_daily", schema::SHOP_DAILY);
     let mut by_currency: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    let mut issued_to: HashSet<(Text, Text)> = HashSet::default();
     for (key, v) in shop_rows {
         let net = v.subtotal - v.refunds;
         let cogs = shop_cogs.get(&key).copied().unwrap_or(0);
         let c = by_currency.entry(key.2.to_string()).or_default();
         c.0 += net;
         c.1 += net - cogs;
+        // A shop's points go on its first row (a shop sells in one currency in practice).
+        let issued = ctx.points.as_ref().map(|p| {
+            if issued_to.insert((key.0.clone(), key.1.clone())) {
+                p.issued.get(&(key.0.to_string(), key.1.to_string())).copied().unwrap_or(0)
+            } else {
+                0
+            }
+        });
         shop_table.push(vec![
             Cell::S(Some(key.0)),
             Cell::S(Some(key.1)),
@@ -569,10 +580,29 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
             Cell::C(Some(cogs)),
             Cell::C(Some(net - cogs)),
             Cell::C((v.orders != 0).then(|| round_div(i128::from(v.subtotal), i128::from(v.orders)))),
+            Cell::I(issued),
             Cell::I(None),
             Cell::I(None),
             Cell::I(None),
+        ])?;
+    }
+    if let Some(p) = &ctx.points {
+        // Member-wide figures: one row for the whole deployment, no money (currencies differ).
+        let all: Text = Arc::from("all");
+        shop_table.push(vec![
+            Cell::S(Some(all.clone())),
+            Cell::S(Some(all.clone())),
+            Cell::S(Some(all)),
             Cell::I(None),
+            Cell::I(None),
+            Cell::C(None),
+            Cell::C(None),
+            Cell::C(None),
+            Cell::C(None),
+            Cell::I(Some(p.issued.values().sum())),
+            Cell::I(Some(p.redeemed)),
+            Cell::I(Some(p.expired)),
+            Cell::I(Some(p.liability)),
         ])?;
     }
 
@@ -678,12 +708,13 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
             Cell::C(Some(h.net_sales)),
             Cell::C(Some(h.gross_margin)),
             Cell::S(Some(Arc::from(h.platforms.join(",").as_str()))),
-            Cell::I(None),
+            Cell::I(ctx.points.as_ref().and_then(|p| p.balances.get(&**id).copied())),
         ])?;
     }
 
     // ---- orders_hourly ----
-    let mut hourly_rows: Vec<((Text, Text, i32), (i64, i64))> =
+    type HourKey = (Text, Text, i32);
+    let mut hourly_rows: Vec<(HourKey, (i64, i64))> =
         hourly.into_iter().map(|((pf, shop, hour), v)| ((text(pf), text(shop), hour), v)).collect();
     hourly_rows.sort_by(|a, b| a.0.cmp(&b.0));
     let mut hourly_table = TableBuilder::new("orders_hourly", schema::ORDERS_HOURLY);
@@ -799,7 +830,8 @@ impl OrderLines {
         let s = &partial.symbols;
         let mut shops: Vec<(Sym, Sym)> = Vec::new();
         let mut rows = 0;
-        let mut orders: Vec<((usize, u128), (u128, i32, Sym, Sym))> = Vec::with_capacity(placed.len());
+        type Placed = (u128, i32, Sym, Sym);
+        let mut orders: Vec<((usize, u128), Placed)> = Vec::with_capacity(placed.len());
         for (key, _, hour, location, member) in placed {
             let Some(o) = partial.orders.get(&key) else { continue };
             rows += o.lines.len();

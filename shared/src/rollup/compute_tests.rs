@@ -50,7 +50,7 @@ fn context() -> DayContext {
     )]
     .into_iter()
     .collect();
-    DayContext { day: day(), business_tz: chrono_tz::Asia::Shanghai, shops }
+    DayContext { day: day(), business_tz: chrono_tz::Asia::Shanghai, shops, points: None }
 }
 
 /// The value of `column` in the row where `key_column` is `key`, as text.
@@ -141,4 +141,34 @@ fn rounding_is_half_away_from_zero() {
 fn a_state_from_another_day_is_refused() {
     let state = CarriedState { day: Some(day() - 3), ..CarriedState::default() };
     assert!(compute_day(state, Partial::default(), &context()).is_err());
+}
+
+#[test]
+fn points_columns_come_from_the_points_figures_and_stay_null_without() {
+    let without = compute_day(CarriedState::default(), partial(), &context()).expect("day");
+    let shop = table(&without.tables, "shop_daily");
+    assert_eq!(cell(shop, "shop_id", "shop0", "points_issued"), "None");
+    assert_eq!(shop.rows(), 1, "no `all` row without a points table");
+    let points = super::points::PointsDay {
+        issued: [(("shopify".to_string(), "shop0".to_string()), 30)].into_iter().collect(),
+        redeemed: 5,
+        expired: 2,
+        liability: 100,
+        balances: [("m-1".to_string(), 40)].into_iter().collect(),
+    };
+    let ctx = DayContext { points: Some(points), ..context() };
+    let with = compute_day(CarriedState::default(), partial(), &ctx).expect("day");
+    let shop = table(&with.tables, "shop_daily");
+    assert_eq!(cell(shop, "shop_id", "shop0", "points_issued"), "Some(30)");
+    assert_eq!(cell(shop, "shop_id", "shop0", "points_redeemed"), "None");
+    for (column, want) in [
+        ("points_issued", "Some(30)"),
+        ("points_redeemed", "Some(5)"),
+        ("points_expired", "Some(2)"),
+        ("points_liability", "Some(100)"),
+        ("net_sales", "None"),
+    ] {
+        assert_eq!(cell(shop, "shop_id", "all", column), want, "all row {column}");
+    }
+    assert_eq!(cell(table(&with.tables, "member_value"), "member_id", "m-1", "points_balance"), "Some(40)");
 }

@@ -104,7 +104,7 @@ fn context() -> DayContext {
             );
         }
     }
-    DayContext { day: d("2026-10-05"), business_tz: chrono_tz::Asia::Shanghai, shops }
+    DayContext { day: d("2026-10-05"), business_tz: chrono_tz::Asia::Shanghai, shops, points: None }
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod parallel;
 pub mod parquet;
 pub mod partial;
 pub mod plan;
+pub mod points;
 pub mod request;
 pub mod schema;
 pub mod state;

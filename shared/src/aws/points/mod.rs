@@ -28,7 +28,7 @@ use rand::Rng;
 pub use apply::{ApplyOutcome, SignupOutcome};
 pub use export::write_member_export;
 pub use items::CorruptItem;
-pub use read::{LedgerPage, LotView, MemberView, PlatformView, TableContents};
+pub use read::{scan_ledger_and_balances, LedgerPage, LotView, MemberView, PlatformView, TableContents};
 pub use redeem::{Redeemed, RedemptionReceipt, RedemptionRequest};
 pub use settle::SettleReport;
 

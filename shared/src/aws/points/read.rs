@@ -232,3 +232,48 @@ fn decode_cursor(cursor: &str) -> Result<String, PointsError> {
         Err(bad())
     }
 }
+
+/// What the nightly rollup needs of the points table: every ledger entry with its member, and
+/// every live member's balance (`available + pending − debt`). A full scan in 4 parallel
+/// segments; it reads only, so it needs no identity key.
+pub async fn scan_ledger_and_balances(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<(Vec<(String, LedgerEntry)>, Vec<(String, i64)>), PointsError> {
+    const SEGMENTS: i32 = 4;
+    let scan = |segment: i32| async move {
+        let mut items: Vec<Item> = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = client
+                .scan()
+                .table_name(table)
+                .segment(segment)
+                .total_segments(SEGMENTS)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StorageError::from_sdk(format!("scan {table}"), e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok::<_, PointsError>(items),
+            }
+        }
+    };
+    let pages = futures::future::try_join_all((0..SEGMENTS).map(scan)).await?;
+    let (mut entries, mut balances) = (Vec::new(), Vec::new());
+    for item in pages.into_iter().flatten() {
+        let (Some(pk), Some(sk)) = (text(&item, "pk"), text(&item, "sk")) else { continue };
+        let Some(member_id) = pk.strip_prefix("member#") else { continue };
+        if sk == items::STATE_SK {
+            let state = member_from_item(&item)?.state;
+            if state.merged_into.is_none() {
+                balances.push((state.member_id.clone(), state.balance()));
+            }
+        } else if sk.starts_with(items::LEDGER_PREFIX) {
+            entries.push((member_id.to_string(), ledger_from_item(&item)?));
+        }
+    }
+    Ok((entries, balances))
+}
