@@ -11,7 +11,7 @@ use omnilake::normalize::read_jsonl_gz;
 use omnilake::platforms::outbound::{signed_headers, Outgoing};
 use omnilake::platforms::Platform;
 use omnilake_e2e::{fixture, LocalStack};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const SHOPIFY_SECRET: &str = "shpss_e2e_secret";
 const WOO_SECRET: &str = "wc_e2e_secret";
@@ -95,6 +95,69 @@ async fn pipeline_end_to_end() {
     feed_file_with_bad_rows_lands_the_good_ones(&h).await;
     members_api_finds_the_member_and_redeems_idempotently(&h).await;
     unify_points_exports_order_members_and_merges(&h).await;
+    nightly_rollup_runs_through_the_lambda_runtime(&h).await;
+}
+
+/// `nightly-rollup` invoked through `cargo lambda watch` like the state machine's `Single` step
+/// and a person's backfill: every day of the canonical orders rolls up, each day's order lines
+/// are the lines of the latest versions placed that day, and a rerun of a day is identical.
+async fn nightly_rollup_runs_through_the_lambda_runtime(h: &Harness) {
+    let invoke = |event: Value| async move {
+        let url = format!("{}/2015-03-31/functions/nightly-rollup/invocations", h.stack.get("OMNILAKE_LAMBDA_URL"));
+        let response = h.http.post(&url).json(&event).send().await.expect("invoke nightly-rollup");
+        let ok = response.status().is_success();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        (ok && body.get("errorType").is_none(), body)
+    };
+    // The lines of each order's latest version, by the order's business date.
+    let mut latest: BTreeMap<(String, String, String), (i64, String, usize)> = BTreeMap::new();
+    for (dt, v) in canonical_by_date(h, "orders").await {
+        let key = (
+            v["platform"].as_str().unwrap_or_default().to_string(),
+            v["shop_id"].as_str().unwrap_or_default().to_string(),
+            v["order_id"].as_str().unwrap_or_default().to_string(),
+        );
+        let version = v["version"].as_i64().unwrap_or_default();
+        let lines = v["lines"].as_array().map_or(0, Vec::len);
+        if latest.get(&key).is_none_or(|(have, ..)| version > *have) {
+            latest.insert(key, (version, dt, lines));
+        }
+    }
+    let mut lines_by_day: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, dt, n) in latest.values() {
+        *lines_by_day.entry(dt.clone()).or_default() += *n as u64;
+    }
+    let (first, last) =
+        (lines_by_day.keys().next().expect("orders").clone(), lines_by_day.keys().last().expect("orders").clone());
+
+    let (ok, body) = invoke(json!({"from": first, "to": last})).await;
+    assert!(ok, "backfill failed: {body}");
+    let days = body["days"].as_array().expect("days");
+    assert!(!days.is_empty());
+    for day in days {
+        let dt = day["date"].as_str().expect("date");
+        let want = lines_by_day.get(dt).copied().unwrap_or(0);
+        assert_eq!(day["rows"]["order_lines"].as_u64(), Some(want), "order lines of {dt}: {day}");
+        for table in
+            ["sales_daily", "inventory_daily", "shop_daily", "customers_daily", "orders_hourly", "member_value"]
+        {
+            let manifest = h.bucket.get(&format!("rollups/{table}/dt={dt}/_manifest.json")).await.expect("manifest");
+            let m: Value = serde_json::from_slice(&manifest.body).expect("manifest json");
+            assert_eq!(m["rows"], day["rows"][table], "{table} {dt}: manifest {m}");
+            for file in m["files"].as_array().expect("files") {
+                let key = format!("rollups/{table}/dt={dt}/{}", file.as_str().expect("file"));
+                assert!(h.bucket.get(&key).await.is_ok_and(|o| o.body.starts_with(b"PAR1")), "{key} is not Parquet");
+            }
+        }
+    }
+    let (ok, again) = invoke(json!({"date": last})).await;
+    assert!(ok, "rerun failed: {again}");
+    let last_day = days.last().expect("a day");
+    assert_eq!(again["days"][0]["rows"], last_day["rows"], "a rerun gives the same rows");
+    assert_eq!(again["days"][0]["input_fingerprint"], last_day["input_fingerprint"]);
+    let (ok, refused) = invoke(json!({"date": "20/11/2026"})).await;
+    assert!(!ok, "a bad date must fail the invocation: {refused}");
+    eprintln!("nightly-rollup through cargo lambda: {} day(s) {first}..{last}", days.len());
 }
 
 /// The Standard fixtures' sign-up and orders share one phone: unify-points made one member

@@ -124,9 +124,10 @@ impl LocalStack {
             .await
     }
 
-    /// Waits until the consumed queues are drained.
+    /// Waits until the consumed queues are drained (up to 15 minutes: a 1,000-row feed file on a
+    /// busy 2-core machine has taken over 5).
     pub fn wait(&self) -> anyhow::Result<()> {
-        let out = self.omnilake(&["local", "wait", "--timeout-s", "300"])?;
+        let out = self.omnilake(&["local", "wait", "--timeout-s", "900"])?;
         if !out.status.success() {
             bail!("omnilake local wait failed:\n{}", String::from_utf8_lossy(&out.stderr));
         }
