@@ -15,12 +15,13 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 
-use super::partial::{MovementKind, OrderFacts, Partial, Sym, NO_SYM};
+use super::partial::{OrderFacts, Partial, Sym, NO_SYM};
 use super::schema::{self, Cell, TableBuilder};
 use super::state::{CarriedState, MemberHistory, SalesKey, ScopeHistory, Shipment, Text};
 use super::table::Table;
 use super::time::{Day, LocalClock};
 use super::RollupError;
+use crate::canonical::MovementType;
 
 /// Where a shop's orders are dated and which stock they sell from.
 #[derive(Debug, Clone)]
@@ -211,7 +212,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
         .collect();
     stats.movements = movements.len() as u64;
     let count_pairs: HashSet<(Sym, Sym)> =
-        movements.iter().filter(|(_, m)| m.kind == MovementKind::Count).map(|(_, m)| (m.location_id, m.sku)).collect();
+        movements.iter().filter(|(_, m)| m.kind == MovementType::Count).map(|(_, m)| (m.location_id, m.sku)).collect();
     let mut pairs: HashMap<(Sym, Sym), PairDay> = HashMap::default();
     {
         let s = &partial.symbols;
@@ -223,7 +224,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
             let reference = |none: &str| s.name_opt(m.reference).cloned().unwrap_or_else(|| Arc::from(none));
             let (loc, sku) = (s.name(m.location_id).clone(), s.name(m.sku).clone());
             let delta = match m.kind {
-                MovementKind::Receipt => {
+                MovementType::Receipt => {
                     p.received += m.quantity;
                     p.received_cost += i128::from(m.quantity) * i128::from(m.unit_cost.unwrap_or(0));
                     if m.reference != NO_SYM {
@@ -231,30 +232,30 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
                     }
                     m.quantity
                 }
-                MovementKind::PoShipped => {
+                MovementType::PoShipped => {
                     *state.inbound.entry((reference(NONE_REF_PO), loc, sku)).or_default() += m.quantity;
                     0
                 }
-                MovementKind::TransferOut => {
+                MovementType::TransferOut => {
                     p.transfer_out += m.quantity;
                     *state.transfers_out.entry((reference(NONE_REF_OUT), loc, sku)).or_default() += m.quantity;
                     -m.quantity
                 }
-                MovementKind::TransferIn => {
+                MovementType::TransferIn => {
                     p.transfer_in += m.quantity;
                     *state.transfers_in.entry((reference(NONE_REF_IN), sku)).or_default() += m.quantity;
                     m.quantity
                 }
-                MovementKind::Adjustment => {
+                MovementType::Adjustment => {
                     p.adjusted += m.quantity;
                     m.quantity
                 }
-                MovementKind::Count => 0,
+                MovementType::Count => 0,
             };
             if let Some(t) = p.timeline.as_mut() {
-                if m.kind == MovementKind::Count {
+                if m.kind == MovementType::Count {
                     t.push((m.at, true, id.clone(), m.quantity));
-                } else if m.kind != MovementKind::PoShipped {
+                } else if m.kind != MovementType::PoShipped {
                     t.push((m.at, false, id.clone(), delta));
                 }
             }

@@ -6,11 +6,11 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::partial::{
-    order_key, LineFacts, MemberLink, MovementFacts, MovementKind, OrderFacts, Partial, ProductFacts, RefundLineFacts,
-    NO_SYM,
+    order_key, LineFacts, MemberLink, MovementFacts, OrderFacts, Partial, ProductFacts, RefundLineFacts, NO_SYM,
 };
 use super::time::parse_instant;
 use super::RollupError;
+use crate::canonical::MovementType;
 use crate::money::Money;
 
 /// Which canonical prefix an object came from.
@@ -120,7 +120,7 @@ struct MovementIn<'a> {
     #[serde(borrow)]
     movement_id: Cow<'a, str>,
     #[serde(rename = "type")]
-    kind: MovementKindIn,
+    kind: MovementType,
     #[serde(borrow)]
     location_id: Cow<'a, str>,
     #[serde(borrow)]
@@ -132,17 +132,6 @@ struct MovementIn<'a> {
     at: Cow<'a, str>,
     #[serde(borrow, default)]
     reference: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum MovementKindIn {
-    Receipt,
-    TransferOut,
-    TransferIn,
-    Adjustment,
-    Count,
-    PoShipped,
 }
 
 #[derive(Deserialize)]
@@ -283,14 +272,7 @@ fn absorb_movement(partial: &mut Partial, line: &str, source: u32) -> Result<(),
     let at = instant("at", &m.at)?;
     let s = &mut partial.symbols;
     let facts = MovementFacts {
-        kind: match m.kind {
-            MovementKindIn::Receipt => MovementKind::Receipt,
-            MovementKindIn::TransferOut => MovementKind::TransferOut,
-            MovementKindIn::TransferIn => MovementKind::TransferIn,
-            MovementKindIn::Adjustment => MovementKind::Adjustment,
-            MovementKindIn::Count => MovementKind::Count,
-            MovementKindIn::PoShipped => MovementKind::PoShipped,
-        },
+        kind: m.kind,
         location_id: s.intern(&m.location_id),
         sku: s.intern(&m.sku),
         quantity: m.quantity,

@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::canonical::MovementType;
+
 /// Interned string id; [`NO_SYM`] stands for "absent".
 pub type Sym = u32;
 pub const NO_SYM: Sym = u32::MAX;
@@ -247,20 +249,10 @@ impl OrderFacts {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum MovementKind {
-    Receipt,
-    TransferOut,
-    TransferIn,
-    Adjustment,
-    Count,
-    PoShipped,
-}
-
 /// One inventory movement. `unit_cost` in cents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MovementFacts {
-    pub kind: MovementKind,
+    pub kind: MovementType,
     pub location_id: Sym,
     pub sku: Sym,
     pub quantity: i64,
