@@ -245,6 +245,7 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
     let mut totals = Vec::new();
     for d in days {
         let started = Instant::now();
+        let cpu0 = process_cpu_seconds();
         let inputs = select_inputs(&listing, d, business_tz);
         let (tx, rx) = input_channel();
         let root = dir.to_path_buf();
@@ -261,11 +262,14 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         let (partial, read) = absorb_all(threads, rx)?;
         reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
         let read_s = started.elapsed().as_secs_f64();
+        let cpu_read = process_cpu_seconds();
         let ctx = DayContext { day: d, business_tz, shops: zones.clone(), points: None };
         let output = compute_day(std::mem::take(&mut state), partial, &ctx)?;
         let compute_s = started.elapsed().as_secs_f64() - read_s;
+        let cpu_compute = process_cpu_seconds();
         let encoded = encode_tables(&output.order_lines, output.tables, d)?;
         let encode_s = started.elapsed().as_secs_f64() - read_s - compute_s;
+        let cpu_encode = process_cpu_seconds();
         let mut rows = Vec::new();
         for (table, count, parts) in encoded {
             for (key, bytes) in parts {
@@ -280,17 +284,34 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         std::fs::write(&state_path, output.state.to_gzip_json()?)?;
         state = output.state;
         let seconds = started.elapsed().as_secs_f64();
+        let cpu_end = process_cpu_seconds();
         println!(
-            "{}  {} objects, {} lines, {} orders placed in {seconds:.2}s (read+parse {read_s:.2}s, compute {compute_s:.2}s, parquet {encode_s:.2}s, write {:.2}s)",
+            "{}  {} objects, {} lines, {} orders placed in {seconds:.2}s, {:.2}s CPU (wall/CPU: read+parse {read_s:.2}/{:.2}s, compute {compute_s:.2}/{:.2}s, parquet {encode_s:.2}/{:.2}s, write {:.2}/{:.2}s)",
             dt(d),
             read.objects,
             read.lines,
             output.stats.orders_placed,
-            seconds - read_s - compute_s - encode_s
+            cpu_end - cpu0,
+            cpu_read - cpu0,
+            cpu_compute - cpu_read,
+            cpu_encode - cpu_compute,
+            seconds - read_s - compute_s - encode_s,
+            cpu_end - cpu_encode,
         );
         totals.push((d, rows, read, seconds));
     }
     Ok(totals)
+}
+
+/// CPU seconds (user + system) this process has used so far, from `/proc/self/stat` (0 where
+/// there is no procfs): phase timings show how well a phase uses the cores.
+fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the command name (which is in parentheses and may hold spaces): utime and
+    // stime are fields 14 and 15, i.e. the 12th and 13th after the closing parenthesis.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let ticks: f64 = rest.split_whitespace().skip(11).take(2).filter_map(|t| t.parse::<f64>().ok()).sum();
+    ticks / 100.0
 }
 
 /// Every file under `dir/canonical/`, keyed like the bucket, with its mtime as LastModified.

@@ -23,6 +23,7 @@ use crate::rollup::plan::{
 };
 use crate::rollup::points::points_day;
 use crate::rollup::request::{chunk_inputs, is_distributed, Chunk};
+use crate::rollup::schema;
 use crate::rollup::state::CarriedState;
 use crate::rollup::table::table_prefix;
 use crate::rollup::table::Table;
@@ -517,20 +518,12 @@ pub fn encode_tables(order_lines: &OrderLines, tables: Vec<Table>, d: Day) -> Re
     }
     let encode_part = |part: usize, batches: &[usize]| -> Result<(String, Vec<u8>), RollupError> {
         let name = "order_lines";
-        let mut writer: Option<PartWriter> = None;
+        let mut writer = PartWriter::for_spec(schema::ORDER_LINES).map_err(|e| parquet(name, e))?;
         for &b in batches {
             let (start, end) = bounds[b];
-            let batch = order_lines.range_table(start, end)?;
-            let w = match writer.as_mut() {
-                Some(w) => w,
-                None => writer.insert(PartWriter::new(&batch).map_err(|e| parquet(name, e))?),
-            };
-            w.write(&batch).map_err(|e| parquet(name, e))?;
+            writer.write_arrays(order_lines.range_arrays(start, end)?).map_err(|e| parquet(name, e))?;
         }
-        let bytes = match writer {
-            Some(w) => w.finish().map_err(|e| parquet(name, e))?,
-            None => encode_parquet(&order_lines.empty_table()?).map_err(|e| parquet(name, e))?,
-        };
+        let bytes = writer.finish().map_err(|e| parquet(name, e))?;
         Ok((part_key(name, d, part), bytes))
     };
     let stream_lines = |parity: usize| -> Result<Vec<(String, Vec<u8>)>, RollupError> {

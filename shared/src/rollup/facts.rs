@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::partial::{
     order_key, LineFacts, MemberLink, MovementFacts, OrderFacts, Partial, ProductFacts, RefundLineFacts, NO_SYM,
 };
+use super::scan::{ScanResult, Scanner};
 use super::time::parse_instant;
 use super::RollupError;
 use crate::canonical::MovementType;
@@ -46,73 +47,6 @@ impl InputKind {
     pub fn of_key(key: &str) -> Option<InputKind> {
         InputKind::ALL.into_iter().find(|k| key.starts_with(k.prefix()))
     }
-}
-
-#[derive(Deserialize)]
-struct LineIn<'a> {
-    #[serde(borrow)]
-    sku: Cow<'a, str>,
-    quantity: i64,
-    unit_price: Money,
-    #[serde(default)]
-    discount: Option<Money>,
-    #[serde(default)]
-    refunded_quantity: Option<i64>,
-    #[serde(default)]
-    refunded_amount: Option<Money>,
-}
-
-#[derive(Deserialize)]
-struct RefundLineIn<'a> {
-    #[serde(borrow)]
-    sku: Cow<'a, str>,
-    #[serde(default)]
-    quantity: Option<i64>,
-    #[serde(default)]
-    amount: Option<Money>,
-}
-
-#[derive(Deserialize)]
-struct RefundIn<'a> {
-    #[serde(borrow, default)]
-    refund_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    at: Cow<'a, str>,
-    #[serde(borrow, default)]
-    lines: Vec<RefundLineIn<'a>>,
-}
-
-#[derive(Deserialize)]
-struct OrderIn<'a> {
-    #[serde(borrow)]
-    platform: Cow<'a, str>,
-    #[serde(borrow)]
-    shop_id: Cow<'a, str>,
-    #[serde(borrow)]
-    order_id: Cow<'a, str>,
-    version: i64,
-    #[serde(borrow)]
-    status: Cow<'a, str>,
-    #[serde(borrow)]
-    placed_at: Cow<'a, str>,
-    #[serde(borrow, default)]
-    shipped_at: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    delivered_at: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    currency: Cow<'a, str>,
-    #[serde(borrow)]
-    lines: Vec<LineIn<'a>>,
-    #[serde(borrow, default)]
-    refunds: Vec<RefundIn<'a>>,
-    #[serde(borrow, default)]
-    store_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    salesperson: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    city: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    source_raw_key: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -183,14 +117,22 @@ pub fn absorb_object(
         let line = text[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
         RollupError::BadInput { key: source_key.to_string(), line, message: "not UTF-8".into() }
     })?;
+    let mut scratch = OrderScratch::default();
     let mut lines = 0u64;
-    for (n, line) in text.split('\n').enumerate() {
+    let mut start = 0;
+    let mut n = 0;
+    while start < text.len() {
+        // Lines by memchr: `str::split` searches a char at a time.
+        let end = memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
+        let line = &text[start..end];
+        start = end + 1;
+        n += 1;
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |message: String| RollupError::BadInput { key: source_key.to_string(), line: n + 1, message };
+        let bad = |message: String| RollupError::BadInput { key: source_key.to_string(), line: n, message };
         match kind {
-            InputKind::Orders => absorb_order(partial, line).map_err(bad)?,
+            InputKind::Orders => absorb_order(partial, line, &mut scratch).map_err(bad)?,
             InputKind::Inventory => absorb_movement(partial, line, source).map_err(bad)?,
             InputKind::Products => absorb_product(partial, line, source).map_err(bad)?,
             InputKind::OrderMembers => absorb_member(partial, line).map_err(bad)?,
@@ -209,59 +151,191 @@ fn instant_opt(field: &str, text: Option<&Cow<'_, str>>) -> Result<Option<i64>, 
     text.map(|t| instant(field, t)).transpose()
 }
 
-fn absorb_order(partial: &mut Partial, line: &str) -> Result<(), String> {
-    let o: OrderIn = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    let key = order_key(&o.platform, &o.shop_id, &o.order_id);
-    if !partial.wants_order(key, o.version, &o.source_raw_key) {
+/// One order line as read: borrowed strings, amounts in cents.
+struct LineIn<'a> {
+    sku: Cow<'a, str>,
+    quantity: i64,
+    unit_price: i64,
+    discount: i64,
+    refunded_quantity: i64,
+    refunded_amount: i64,
+}
+
+struct RefundLineIn<'a> {
+    refund: usize,
+    sku: Cow<'a, str>,
+    quantity: i64,
+    amount: i64,
+}
+
+/// Buffers reused from one order line to the next, so reading an order allocates nothing but
+/// the facts that are kept.
+#[derive(Default)]
+struct OrderScratch<'a> {
+    lines: Vec<LineIn<'a>>,
+    refunds: Vec<(Option<Cow<'a, str>>, Cow<'a, str>)>,
+    refund_lines: Vec<RefundLineIn<'a>>,
+}
+
+impl OrderScratch<'_> {
+    fn clear(&mut self) {
+        self.lines.clear();
+        self.refunds.clear();
+        self.refund_lines.clear();
+    }
+}
+
+fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
+    value.ok_or_else(|| format!("missing field `{field}`"))
+}
+
+fn read_line<'a>(s: &mut Scanner<'a>) -> ScanResult<LineIn<'a>> {
+    let (mut sku, mut quantity, mut unit_price) = (None, None, None);
+    let (mut discount, mut refunded_quantity, mut refunded_amount) = (None, None, None);
+    s.object(|s, key| {
+        match key {
+            "sku" => sku = Some(s.string()?),
+            "quantity" => quantity = Some(s.i64()?),
+            "unit_price" => unit_price = Some(s.money()?),
+            "discount" => discount = s.opt_money()?,
+            "refunded_quantity" => refunded_quantity = s.opt_i64()?,
+            "refunded_amount" => refunded_amount = s.opt_money()?,
+            _ => s.skip()?,
+        }
+        Ok(())
+    })?;
+    Ok(LineIn {
+        sku: required(sku, "lines[].sku")?,
+        quantity: required(quantity, "lines[].quantity")?,
+        unit_price: required(unit_price, "lines[].unit_price")?.minor(),
+        discount: discount.map_or(0, Money::minor),
+        refunded_quantity: refunded_quantity.unwrap_or(0),
+        refunded_amount: refunded_amount.map_or(0, Money::minor),
+    })
+}
+
+fn read_refund<'a>(s: &mut Scanner<'a>, scratch: &mut OrderScratch<'a>) -> ScanResult<()> {
+    let refund = scratch.refunds.len();
+    let (mut refund_id, mut at) = (None, None);
+    s.object(|s, key| {
+        match key {
+            "refund_id" => refund_id = s.opt_string()?,
+            "at" => at = Some(s.string()?),
+            "lines" => s.array(|s| {
+                let (mut sku, mut quantity, mut amount) = (None, None, None);
+                s.object(|s, key| {
+                    match key {
+                        "sku" => sku = Some(s.string()?),
+                        "quantity" => quantity = s.opt_i64()?,
+                        "amount" => amount = s.opt_money()?,
+                        _ => s.skip()?,
+                    }
+                    Ok(())
+                })?;
+                scratch.refund_lines.push(RefundLineIn {
+                    refund,
+                    sku: required(sku, "refunds[].lines[].sku")?,
+                    quantity: quantity.unwrap_or(0),
+                    amount: amount.map_or(0, Money::minor),
+                });
+                Ok(())
+            })?,
+            _ => s.skip()?,
+        }
+        Ok(())
+    })?;
+    scratch.refunds.push((refund_id, required(at, "refunds[].at")?));
+    Ok(())
+}
+
+/// Reads one canonical order version with the [`Scanner`] (the hot path: see `scan.rs`).
+fn absorb_order<'a>(partial: &mut Partial, line: &'a str, scratch: &mut OrderScratch<'a>) -> Result<(), String> {
+    scratch.clear();
+    let (mut platform, mut shop_id, mut order_id, mut version, mut status) = (None, None, None, None, None);
+    let (mut placed_at, mut shipped_at, mut delivered_at, mut currency) = (None, None, None, None);
+    let (mut store_id, mut salesperson, mut city, mut source_raw_key) = (None, None, None, None);
+    let mut s = Scanner::new(line);
+    s.object(|s, key| {
+        match key {
+            "platform" => platform = Some(s.string()?),
+            "shop_id" => shop_id = Some(s.string()?),
+            "order_id" => order_id = Some(s.string()?),
+            "version" => version = Some(s.i64()?),
+            "status" => status = Some(s.string()?),
+            "placed_at" => placed_at = Some(s.string()?),
+            "shipped_at" => shipped_at = s.opt_string()?,
+            "delivered_at" => delivered_at = s.opt_string()?,
+            "currency" => currency = Some(s.string()?),
+            "lines" => s.array(|s| {
+                let l = read_line(s)?;
+                scratch.lines.push(l);
+                Ok(())
+            })?,
+            "refunds" => s.array(|s| read_refund(s, scratch))?,
+            "store_id" => store_id = s.opt_string()?,
+            "salesperson" => salesperson = s.opt_string()?,
+            "city" => city = s.opt_string()?,
+            "source_raw_key" => source_raw_key = s.opt_string()?,
+            _ => s.skip()?,
+        }
+        Ok(())
+    })?;
+    s.finish()?;
+    let (platform, shop_id) = (required(platform, "platform")?, required(shop_id, "shop_id")?);
+    let order_id = required(order_id, "order_id")?;
+    let version = required(version, "version")?;
+    let source_raw_key = source_raw_key.unwrap_or_default();
+    let key = order_key(&platform, &shop_id, &order_id);
+    if !partial.wants_order(key, version, &source_raw_key) {
         return Ok(());
     }
-    let placed_at = instant("placed_at", &o.placed_at)?;
-    let shipped_at = instant_opt("shipped_at", o.shipped_at.as_ref())?;
-    let delivered_at = instant_opt("delivered_at", o.delivered_at.as_ref())?;
+    let status = required(status, "status")?;
+    let currency = required(currency, "currency")?;
+    let placed_at = instant("placed_at", &required(placed_at, "placed_at")?)?;
+    let shipped_at = instant_opt("shipped_at", shipped_at.as_ref())?;
+    let delivered_at = instant_opt("delivered_at", delivered_at.as_ref())?;
     let s = &mut partial.symbols;
-    let lines = o
+    let lines = scratch
         .lines
         .iter()
         .map(|l| LineFacts {
             sku: s.intern(&l.sku),
             quantity: l.quantity,
-            unit_price: l.unit_price.minor(),
-            discount: l.discount.map_or(0, Money::minor),
-            refunded_quantity: l.refunded_quantity.unwrap_or(0),
-            refunded_amount: l.refunded_amount.map_or(0, Money::minor),
+            unit_price: l.unit_price,
+            discount: l.discount,
+            refunded_quantity: l.refunded_quantity,
+            refunded_amount: l.refunded_amount,
         })
         .collect();
-    let mut refunds = Vec::new();
-    for r in &o.refunds {
-        let at = instant("refunds[].at", &r.at)?;
-        let refund_id = s.intern_opt(r.refund_id.as_deref());
-        for x in &r.lines {
-            refunds.push(RefundLineFacts {
-                refund_id,
-                at,
-                sku: s.intern(&x.sku),
-                quantity: x.quantity.unwrap_or(0),
-                amount: x.amount.map_or(0, Money::minor),
-            });
-        }
+    let mut refund_times = Vec::with_capacity(scratch.refunds.len());
+    for (refund_id, at) in &scratch.refunds {
+        refund_times.push((s.intern_opt(refund_id.as_deref()), instant("refunds[].at", at)?));
     }
+    let refunds = scratch
+        .refund_lines
+        .iter()
+        .map(|x| {
+            let (refund_id, at) = refund_times[x.refund];
+            RefundLineFacts { refund_id, at, sku: s.intern(&x.sku), quantity: x.quantity, amount: x.amount }
+        })
+        .collect();
     let facts = OrderFacts {
-        platform: s.intern(&o.platform),
-        shop_id: s.intern(&o.shop_id),
-        order_id: o.order_id.as_ref().into(),
-        version: o.version,
-        cancelled: o.status == "cancelled",
-        status: s.intern(&o.status),
+        platform: s.intern(&platform),
+        shop_id: s.intern(&shop_id),
+        order_id: order_id.as_ref().into(),
+        version,
+        cancelled: status == "cancelled",
+        status: s.intern(&status),
         placed_at,
         shipped_at,
         delivered_at,
-        currency: s.intern(&o.currency),
-        store_id: s.intern_opt(o.store_id.as_deref()),
-        salesperson: s.intern_opt(o.salesperson.as_deref()),
-        city: s.intern_opt(o.city.as_deref()),
-        source_raw_key: o.source_raw_key.as_ref().into(),
+        currency: s.intern(&currency),
+        store_id: s.intern_opt(store_id.as_deref()),
+        salesperson: s.intern_opt(salesperson.as_deref()),
+        city: s.intern_opt(city.as_deref()),
+        source_raw_key: source_raw_key.as_ref().into(),
         lines,
-        refunds: refunds.into_boxed_slice(),
+        refunds,
     };
     partial.offer_order(key, facts);
     Ok(())
@@ -317,4 +391,70 @@ fn absorb_merge(partial: &mut Partial, line: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn partial_of(text: &str) -> Result<Partial, RollupError> {
+        let mut p = Partial::default();
+        absorb_object(&mut p, InputKind::Orders, "canonical/orders/dt=2026-11-02/a.jsonl", text.as_bytes())?;
+        Ok(p)
+    }
+
+    const PLAIN: &str = r#"{"platform":"shopify","shop_id":"s1","order_id":"1001","version":3,"status":"paid","placed_at":"2026-11-02T10:00:00+08:00","currency":"CNY","customer":{"phone":"+86"},"lines":[{"sku":"SKU-1","quantity":2,"unit_price":"10.50","discount":"1.00","refunded_quantity":1,"refunded_amount":"9.50"}],"refunds":[{"refund_id":"r1","at":"2026-11-02T12:00:00+08:00","lines":[{"sku":"SKU-1","quantity":1,"amount":"9.50"}]}],"store_id":"ST-1","city":"上海","source_raw_key":"raw/a.json"}"#;
+
+    #[test]
+    fn the_same_order_written_differently_gives_the_same_facts() {
+        // Keys reordered, whitespace, escapes, explicit nulls, money as numbers, unknown fields.
+        let other = r#"  { "source_raw_key" : "raw\/a.json", "city": "\u4e0a\u6d77", "store_id": "ST-1",
+            "salesperson": null, "shipped_at": null, "extra": {"deep": [1, {"x": null}], "s": "\""},
+            "refunds": [{"lines": [{"amount": 9.5, "quantity": 1, "sku": "SKU\u002d1"}],
+                         "at": "2026-11-02T12:00:00+08:00", "refund_id": "r1"}],
+            "lines": [{"refunded_amount": "9.5", "refunded_quantity": 1, "discount": 1, "unit_price": 10.5,
+                       "quantity": 2, "sku": "SKU-1", "note": "ignored"}],
+            "currency": "CNY", "placed_at": "2026-11-02T02:00:00Z", "status": "paid", "version": 3,
+            "order_id": "1001", "shop_id": "s1", "platform": "shopify" }  "#;
+        let other = other.replace('\n', " "); // one JSON document per line
+        let a = partial_of(PLAIN).expect("plain");
+        let b = partial_of(&other).expect("other");
+        assert_eq!(a.orders.len(), 1);
+        assert_eq!(a.canonical_view(), b.canonical_view());
+        let o = a.orders.values().next().expect("order");
+        assert_eq!((o.lines[0].unit_price, o.lines[0].discount, o.refunds[0].amount), (1050, 100, 950));
+        assert_eq!(&**a.symbols.name(o.city), "上海");
+    }
+
+    #[test]
+    fn a_bad_line_fails_the_object_with_its_line_number() {
+        let cases = [
+            (PLAIN.replace(r#""sku":"SKU-1","quantity":2"#, r#""quantity":2"#), "missing field `lines[].sku`"),
+            (PLAIN.replace(r#""version":3"#, r#""version":3.5"#), "expected an integer"),
+            (PLAIN.replace(r#""unit_price":"10.50""#, r#""unit_price":"10.505""#), "more than two"),
+            (PLAIN.replace(r#""placed_at":"2026-11-02T10:00:00+08:00""#, r#""placed_at":"yesterday""#), "RFC 3339"),
+            (format!("{PLAIN} x"), "trailing characters"),
+            (PLAIN.replace(r#""status":"paid","#, ""), "missing field `status`"),
+        ];
+        for (bad, why) in cases {
+            // Another order: a stale version of the first would be skipped before its facts are read.
+            let bad = bad.replace(r#""order_id":"1001""#, r#""order_id":"1002""#);
+            let text = format!("{PLAIN}\n{bad}\n");
+            match partial_of(&text) {
+                Err(RollupError::BadInput { line, message, .. }) => {
+                    assert_eq!(line, 2, "{why}");
+                    assert!(message.contains(why), "{message} lacks {why}");
+                }
+                other => panic!("{why}: {:?}", other.map(|p| p.orders.len())),
+            }
+        }
+    }
+
+    #[test]
+    fn a_stale_version_is_skipped_and_blank_lines_are_fine() {
+        let older = PLAIN.replace(r#""version":3"#, r#""version":2"#).replace(r#""quantity":2"#, r#""quantity":5"#);
+        let p = partial_of(&format!("\n{PLAIN}\n\n{older}\r\n")).expect("read");
+        let o = p.orders.values().next().expect("order");
+        assert_eq!((o.version, o.lines[0].quantity), (3, 2));
+    }
 }

@@ -6,12 +6,14 @@
 
 pub mod compute;
 pub mod facts;
+pub mod order_lines;
 pub mod parallel;
 pub mod parquet;
 pub mod partial;
 pub mod plan;
 pub mod points;
 pub mod request;
+mod scan;
 pub mod schema;
 pub mod state;
 pub mod table;

@@ -82,23 +82,12 @@ impl std::hash::BuildHasher for IntHash {
     }
 }
 
-/// xxh3 as a `BuildHasher` (std's SipHash is several times slower on short strings).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FastHash;
-
-impl std::hash::BuildHasher for FastHash {
-    type Hasher = xxhash_rust::xxh3::Xxh3Default;
-    fn build_hasher(&self) -> Self::Hasher {
-        xxhash_rust::xxh3::Xxh3Default::new()
-    }
-}
-
 /// The strings of one partial (SKUs, shops, members, statuses …), each stored once.
 #[derive(Debug, Default, Clone)]
 pub struct Symbols {
-    // Interning is on the parse path of every field: a fast non-cryptographic hash (keys are
-    // our own input, and a pathological input only slows the run down).
-    ids: HashMap<Arc<str>, Sym, FastHash>,
+    // Interning is on the parse path of every field: a fast non-cryptographic hash, a word at a
+    // time (the strings are short; a pathological input only slows the run down).
+    ids: HashMap<Arc<str>, Sym, IntHash>,
     names: Vec<Arc<str>>,
 }
 

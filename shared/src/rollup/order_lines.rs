@@ -1,0 +1,218 @@
+//! The day's `curated/order_lines` (docs/tables.md): one row per line of each order placed on the
+//! day, latest version, built in batches straight from the merged [`Partial`] as Arrow arrays.
+//!
+//! It is the biggest table by far (a day of 5M lines would take gigabytes as generic cells), so
+//! it never exists whole: each batch of whole orders becomes Arrow arrays, written to Parquet
+//! and dropped. Strings are copied from the symbol table into the arrays, money goes straight to
+//! `DECIMAL(18,2)`; no per-row allocation.
+
+use std::sync::Arc;
+
+use arrow_array::builder::StringBuilder;
+use arrow_array::{ArrayRef, Decimal128Array, Int32Array, Int64Array, TimestampMicrosecondArray};
+
+use super::parquet::{table_from_arrays, MONEY_PRECISION, MONEY_SCALE};
+use super::partial::{OrderFacts, Partial, Sym};
+use super::schema;
+use super::table::Table;
+use super::time::Day;
+use super::RollupError;
+
+/// An order placed on the day: `(order key, local hour, location, member)`.
+type Placed = (u128, i32, Sym, Sym);
+
+/// The order lines of one day, ready to be produced batch by batch.
+pub struct OrderLines {
+    partial: Partial,
+    /// Grouped by shop (shops in name order), then by order key.
+    orders: Vec<Placed>,
+    rows: usize,
+}
+
+impl OrderLines {
+    pub(super) fn new(partial: Partial, placed: Vec<(u128, Day, i32, Sym, Sym)>) -> OrderLines {
+        let s = &partial.symbols;
+        let mut shops: Vec<(Sym, Sym)> = Vec::new();
+        let mut rows = 0;
+        let mut orders: Vec<((usize, u128), Placed)> = Vec::with_capacity(placed.len());
+        for (key, _, hour, location, member) in placed {
+            let Some(o) = partial.orders.get(&key) else { continue };
+            rows += o.lines.len();
+            let shop = (o.platform, o.shop_id);
+            let rank = match shops.iter().position(|x| *x == shop) {
+                Some(i) => i,
+                None => {
+                    shops.push(shop);
+                    shops.len() - 1
+                }
+            };
+            orders.push(((rank, key), (key, hour, location, member)));
+        }
+        // Shops in name order, orders by key within a shop: deterministic (a rerun writes the
+        // same file) and cheap; each file's row groups then hold few shops for pushdown.
+        let mut by_name: Vec<usize> = (0..shops.len()).collect();
+        by_name.sort_by(|a, b| {
+            (s.name(shops[*a].0), s.name(shops[*a].1)).cmp(&(s.name(shops[*b].0), s.name(shops[*b].1)))
+        });
+        let mut position = vec![0; shops.len()];
+        for (i, r) in by_name.into_iter().enumerate() {
+            position[r] = i;
+        }
+        orders.sort_unstable_by_key(|((rank, key), _)| (position[*rank], *key));
+        OrderLines { partial, orders: orders.into_iter().map(|(_, o)| o).collect(), rows }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn lines_of(&self, key: &u128) -> usize {
+        self.partial.orders.get(key).map_or(0, |o| o.lines.len())
+    }
+
+    /// Rows of orders `start..end`.
+    pub fn range_rows(&self, start: usize, end: usize) -> usize {
+        self.orders[start..end].iter().map(|(k, ..)| self.lines_of(k)).sum()
+    }
+
+    /// Order ranges of at most `batch_rows` lines each (whole orders; an order with more lines
+    /// than that is a batch of its own).
+    pub fn bounds(&self, batch_rows: usize) -> Vec<(usize, usize)> {
+        let mut bounds = Vec::new();
+        let (mut start, mut lines) = (0, 0);
+        for (i, (key, ..)) in self.orders.iter().enumerate() {
+            let n = self.lines_of(key);
+            if lines > 0 && lines + n > batch_rows {
+                bounds.push((start, i));
+                start = i;
+                lines = 0;
+            }
+            lines += n;
+        }
+        if start < self.orders.len() || bounds.is_empty() {
+            bounds.push((start, self.orders.len()));
+        }
+        bounds
+    }
+
+    /// The columns (in `schema::ORDER_LINES` order) of orders `start..end`.
+    pub fn range_arrays(&self, start: usize, end: usize) -> Result<Vec<ArrayRef>, RollupError> {
+        let orders =
+            self.orders.get(start..end).ok_or_else(|| RollupError::Internal(format!("no orders {start}..{end}")))?;
+        order_line_arrays(&self.partial, orders)
+    }
+
+    /// Consecutive tables of at most `batch_rows` rows (tests; the writer uses `range_arrays`).
+    pub fn batches(&self, batch_rows: usize) -> impl Iterator<Item = Result<Table, RollupError>> + '_ {
+        self.bounds(batch_rows).into_iter().map(move |(a, b)| self.range_table(a, b))
+    }
+
+    /// The whole table at once (tests, and days small enough not to care).
+    pub fn to_table(&self) -> Result<Table, RollupError> {
+        self.range_table(0, self.orders.len())
+    }
+
+    fn range_table(&self, start: usize, end: usize) -> Result<Table, RollupError> {
+        let arrays = self.range_arrays(start, end)?;
+        table_from_arrays("order_lines", schema::ORDER_LINES, &arrays)
+            .map_err(|e| RollupError::Internal(format!("order_lines: {e}")))
+    }
+}
+
+/// A string column filled from symbols (or absent values).
+struct SymColumn(StringBuilder);
+
+impl SymColumn {
+    fn new(rows: usize, bytes_per_row: usize) -> Self {
+        SymColumn(StringBuilder::with_capacity(rows, rows * bytes_per_row))
+    }
+
+    fn push(&mut self, partial: &Partial, id: Sym) {
+        match partial.symbols.name_opt(id) {
+            Some(name) => self.0.append_value(&**name),
+            None => self.0.append_null(),
+        }
+    }
+
+    fn finish(mut self) -> ArrayRef {
+        Arc::new(self.0.finish())
+    }
+}
+
+fn money(cents: Vec<i128>) -> Result<ArrayRef, RollupError> {
+    let array = Decimal128Array::from(cents)
+        .with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE)
+        .map_err(|e| RollupError::Internal(format!("order_lines: {e}")))?;
+    Ok(Arc::new(array))
+}
+
+fn order_line_arrays(partial: &Partial, placed: &[Placed]) -> Result<Vec<ArrayRef>, RollupError> {
+    let orders: Vec<(&OrderFacts, &Placed)> =
+        placed.iter().filter_map(|p| partial.orders.get(&p.0).map(|o| (o, p))).collect();
+    let rows: usize = orders.iter().map(|(o, _)| o.lines.len()).sum();
+    let sym = |bytes| SymColumn::new(rows, bytes);
+    let (mut platform, mut shop, mut status, mut store, mut salesperson) = (sym(8), sym(8), sym(8), sym(8), sym(8));
+    let (mut city, mut location, mut member, mut currency, mut sku) = (sym(8), sym(8), sym(12), sym(3), sym(10));
+    let mut order_id = StringBuilder::with_capacity(rows, rows * 24);
+    let mut raw_key = StringBuilder::with_capacity(rows, rows * 80);
+    let ints = || Vec::<i64>::with_capacity(rows);
+    let (mut version, mut placed_at, mut quantity, mut refunded_quantity) = (ints(), ints(), ints(), ints());
+    let cents = || Vec::<i128>::with_capacity(rows);
+    let (mut unit_price, mut discount, mut gross_sales) = (cents(), cents(), cents());
+    let (mut refunded_amount, mut net_sales) = (cents(), cents());
+    let (mut hour_col, mut line_no) = (Vec::<i32>::with_capacity(rows), Vec::<i32>::with_capacity(rows));
+    for (o, &(_, hour, loc, mem)) in orders {
+        for (n, l) in o.lines.iter().enumerate() {
+            let gross = l.quantity * l.unit_price;
+            platform.push(partial, o.platform);
+            shop.push(partial, o.shop_id);
+            order_id.append_value(&*o.order_id);
+            version.push(o.version);
+            status.push(partial, o.status);
+            placed_at.push(o.placed_at);
+            hour_col.push(hour);
+            store.push(partial, o.store_id);
+            salesperson.push(partial, o.salesperson);
+            city.push(partial, o.city);
+            location.push(partial, loc);
+            member.push(partial, mem);
+            currency.push(partial, o.currency);
+            line_no.push(n as i32);
+            sku.push(partial, l.sku);
+            quantity.push(l.quantity);
+            unit_price.push(i128::from(l.unit_price));
+            discount.push(i128::from(l.discount));
+            gross_sales.push(i128::from(gross));
+            refunded_quantity.push(l.refunded_quantity);
+            refunded_amount.push(i128::from(l.refunded_amount));
+            net_sales.push(i128::from(gross - l.discount - l.refunded_amount));
+            raw_key.append_value(&*o.source_raw_key);
+        }
+    }
+    // In schema::ORDER_LINES order; `table_from_arrays` and the Parquet writer check the types.
+    Ok(vec![
+        platform.finish(),
+        shop.finish(),
+        Arc::new(order_id.finish()),
+        Arc::new(Int64Array::from(version)),
+        status.finish(),
+        Arc::new(TimestampMicrosecondArray::from(placed_at).with_timezone("UTC")),
+        Arc::new(Int32Array::from(hour_col)),
+        store.finish(),
+        salesperson.finish(),
+        city.finish(),
+        location.finish(),
+        member.finish(),
+        currency.finish(),
+        Arc::new(Int32Array::from(line_no)),
+        sku.finish(),
+        Arc::new(Int64Array::from(quantity)),
+        money(unit_price)?,
+        money(discount)?,
+        money(gross_sales)?,
+        Arc::new(Int64Array::from(refunded_quantity)),
+        money(refunded_amount)?,
+        money(net_sales)?,
+        Arc::new(raw_key.finish()),
+    ])
+}
