@@ -276,9 +276,10 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
     let mut unknown_shops: HashSet<String> = HashSet::default();
 
     let mut order_units: Vec<(Sym, i64)> = Vec::new();
-    let keys: Vec<u128> = partial.orders.keys().copied().collect();
-    for key in keys {
-        let Some(o) = partial.orders.get(&key) else { continue };
+    // The symbols grow below (shops, member roots) while the orders are read: take the orders
+    // out of the partial for the loop and put them back after.
+    let orders = std::mem::take(&mut partial.orders);
+    for (&key, o) in orders.iter() {
         let shop = shop_of(&mut shops, &mut partial.symbols, ctx, o, &mut unknown_shops);
         let (placed_day, hour) = shop.clock.day_hour(o.placed_at);
         if placed_day > d {
@@ -396,6 +397,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
             md.units.extend(order_units.drain(..).map(|(sku, n)| (location, sku, n)));
         }
     }
+    partial.orders = orders;
     stats.unknown_shops = unknown_shops.into_iter().collect();
     stats.unknown_shops.sort();
 

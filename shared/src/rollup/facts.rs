@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::partial::{
-    order_key, LineFacts, MemberLink, MovementFacts, OrderFacts, Partial, ProductFacts, RefundLineFacts, NO_SYM,
+    order_key, LineFacts, MemberLink, MovementFacts, OrderFacts, Partial, ProductFacts, RefundLineFacts, Sym, NO_SYM,
 };
 use super::scan::{ScanResult, Scanner};
 use super::time::parse_instant;
@@ -101,6 +101,31 @@ struct MergeIn<'a> {
     merged_from: Vec<Cow<'a, str>>,
 }
 
+/// Where order versions go: a [`Partial`] (one thread), or the shards the parser threads
+/// share (`parallel`). Interning gives the ids the order facts carry.
+pub trait OrderSink {
+    fn intern(&mut self, text: &str) -> Sym;
+    /// Whether a version would be kept: lets the parser skip building stale versions.
+    fn wants_order(&mut self, key: u128, version: i64, source_raw_key: &str) -> bool;
+    fn offer_order(&mut self, key: u128, facts: OrderFacts);
+
+    fn intern_opt(&mut self, text: Option<&str>) -> Sym {
+        text.map_or(NO_SYM, |t| self.intern(t))
+    }
+}
+
+impl OrderSink for Partial {
+    fn intern(&mut self, text: &str) -> Sym {
+        self.symbols.intern(text)
+    }
+    fn wants_order(&mut self, key: u128, version: i64, source_raw_key: &str) -> bool {
+        Partial::wants_order(self, key, version, source_raw_key)
+    }
+    fn offer_order(&mut self, key: u128, facts: OrderFacts) {
+        Partial::offer_order(self, key, facts);
+    }
+}
+
 /// Reads every line of one decompressed object into `partial`. A line that is not valid
 /// canonical JSON fails the whole object with its key and line number: the rollup is exact or it
 /// does not publish.
@@ -110,14 +135,38 @@ pub fn absorb_object(
     source_key: &str,
     text: &[u8],
 ) -> Result<u64, RollupError> {
+    if kind == InputKind::Orders {
+        return absorb_orders(partial, source_key, text);
+    }
     let source = partial.symbols.intern(source_key);
+    for_each_line(source_key, text, |line| match kind {
+        InputKind::Orders => Err("orders go through absorb_orders".to_string()),
+        InputKind::Inventory => absorb_movement(partial, line, source),
+        InputKind::Products => absorb_product(partial, line, source),
+        InputKind::OrderMembers => absorb_member(partial, line),
+        InputKind::MemberMerges => absorb_merge(partial, line),
+    })
+}
+
+/// Reads every line of one decompressed object of canonical orders into `sink`.
+pub fn absorb_orders(sink: &mut impl OrderSink, source_key: &str, text: &[u8]) -> Result<u64, RollupError> {
+    let mut scratch = OrderScratch::default();
+    for_each_line(source_key, text, |line| absorb_order(sink, line, &mut scratch))
+}
+
+/// Calls `read` with every non-blank line; the first error fails the object, with the line's
+/// number. Returns the number of lines read.
+fn for_each_line<'t>(
+    source_key: &str,
+    text: &'t [u8],
+    mut read: impl FnMut(&'t str) -> Result<(), String>,
+) -> Result<u64, RollupError> {
     // One UTF-8 check for the whole object; the lines are then parsed as `str`, which spares
-    // serde_json a check per string.
+    // the parsers a check per string.
     let text = std::str::from_utf8(text).map_err(|e| {
         let line = text[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
         RollupError::BadInput { key: source_key.to_string(), line, message: "not UTF-8".into() }
     })?;
-    let mut scratch = OrderScratch::default();
     let mut lines = 0u64;
     let mut start = 0;
     let mut n = 0;
@@ -130,14 +179,7 @@ pub fn absorb_object(
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |message: String| RollupError::BadInput { key: source_key.to_string(), line: n, message };
-        match kind {
-            InputKind::Orders => absorb_order(partial, line, &mut scratch).map_err(bad)?,
-            InputKind::Inventory => absorb_movement(partial, line, source).map_err(bad)?,
-            InputKind::Products => absorb_product(partial, line, source).map_err(bad)?,
-            InputKind::OrderMembers => absorb_member(partial, line).map_err(bad)?,
-            InputKind::MemberMerges => absorb_merge(partial, line).map_err(bad)?,
-        }
+        read(line).map_err(|message| RollupError::BadInput { key: source_key.to_string(), line: n, message })?;
         lines += 1;
     }
     Ok(lines)
@@ -249,7 +291,7 @@ fn read_refund<'a>(s: &mut Scanner<'a>, scratch: &mut OrderScratch<'a>) -> ScanR
 }
 
 /// Reads one canonical order version with the [`Scanner`] (the hot path: see `scan.rs`).
-fn absorb_order<'a>(partial: &mut Partial, line: &'a str, scratch: &mut OrderScratch<'a>) -> Result<(), String> {
+fn absorb_order<'a>(sink: &mut impl OrderSink, line: &'a str, scratch: &mut OrderScratch<'a>) -> Result<(), String> {
     scratch.clear();
     let (mut platform, mut shop_id, mut order_id, mut version, mut status) = (None, None, None, None, None);
     let (mut placed_at, mut shipped_at, mut delivered_at, mut currency) = (None, None, None, None);
@@ -286,7 +328,7 @@ fn absorb_order<'a>(partial: &mut Partial, line: &'a str, scratch: &mut OrderScr
     let version = required(version, "version")?;
     let source_raw_key = source_raw_key.unwrap_or_default();
     let key = order_key(&platform, &shop_id, &order_id);
-    if !partial.wants_order(key, version, &source_raw_key) {
+    if !sink.wants_order(key, version, &source_raw_key) {
         return Ok(());
     }
     let status = required(status, "status")?;
@@ -294,7 +336,7 @@ fn absorb_order<'a>(partial: &mut Partial, line: &'a str, scratch: &mut OrderScr
     let placed_at = instant("placed_at", &required(placed_at, "placed_at")?)?;
     let shipped_at = instant_opt("shipped_at", shipped_at.as_ref())?;
     let delivered_at = instant_opt("delivered_at", delivered_at.as_ref())?;
-    let s = &mut partial.symbols;
+    let s = sink;
     let lines = scratch
         .lines
         .iter()
@@ -337,7 +379,7 @@ fn absorb_order<'a>(partial: &mut Partial, line: &'a str, scratch: &mut OrderScr
         lines,
         refunds,
     };
-    partial.offer_order(key, facts);
+    s.offer_order(key, facts);
     Ok(())
 }
 

@@ -168,3 +168,37 @@ fn a_partial_survives_the_trip_through_storage() {
     assert_eq!(back.canonical_view(), p.canonical_view());
     assert!(Partial::from_bytes(b"not gzip").is_err());
 }
+
+#[test]
+fn parser_threads_sharing_the_order_shards_build_the_same_partial() {
+    use super::parallel::{absorb_all, input_channel, InputObject};
+    let mut all = inputs(11);
+    all.shuffle(&mut ChaCha8Rng::seed_from_u64(5));
+    let single = partial_of(&all);
+    for threads in [1, 2, 4] {
+        let (tx, rx) = input_channel();
+        let lines = all.clone();
+        let producer = std::thread::spawn(move || {
+            // Orders several to an object, as in real files (their object key plays no part);
+            // the other kinds one line per object under the key they came from (which does:
+            // the first copy of a movement or product record is the one from the smallest key).
+            for (i, chunk) in lines.chunks(7).enumerate() {
+                let orders: Vec<&str> =
+                    chunk.iter().filter(|l| l.0 == InputKind::Orders).map(|l| l.2.as_str()).collect();
+                if !orders.is_empty() {
+                    let key = format!("canonical/orders/dt=2026-10-05/part-{i}.jsonl");
+                    let body = orders.join("\n").into_bytes();
+                    tx.blocking_send(InputObject { kind: InputKind::Orders, key, body }).expect("send");
+                }
+                for (kind, key, line) in chunk.iter().filter(|l| l.0 != InputKind::Orders) {
+                    let body = line.clone().into_bytes();
+                    tx.blocking_send(InputObject { kind: *kind, key: key.clone(), body }).expect("send");
+                }
+            }
+        });
+        let (shared, stats) = absorb_all(threads, rx).expect("absorb");
+        producer.join().expect("producer");
+        assert_eq!(stats.lines, all.len() as u64, "{threads} threads");
+        assert_eq!(shared.canonical_view(), single.canonical_view(), "{threads} threads");
+    }
+}

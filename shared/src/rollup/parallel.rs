@@ -1,14 +1,16 @@
 //! Decompressing and parsing input objects on several threads. A producer (S3 downloads, or
 //! file reads) sends objects into a small bounded channel, so at most a few compressed objects
-//! wait in memory; each worker builds its own [`Partial`] and the partials are merged at the end.
+//! wait in memory; the workers put orders into shards they share and everything else into a
+//! partial of their own, merged at the end.
 
+use std::collections::HashMap;
 use std::io::Read;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
-use super::facts::{absorb_object, InputKind};
-use super::partial::Partial;
+use super::facts::{absorb_object, absorb_orders, InputKind, OrderSink};
+use super::partial::{shard_of, IntHash, OrderFacts, OrderShard, OrderTable, Partial, Sym, Symbols, ORDER_SHARDS};
 use super::RollupError;
 
 /// One input object as fetched: gzip when its key ends in `.gz`.
@@ -54,15 +56,54 @@ pub fn decompress_into(key: &str, body: &[u8], buf: &mut Vec<u8>) -> Result<(), 
     Ok(())
 }
 
+/// The order shards and symbols the parser threads share, so each order is kept once (no
+/// per-thread copies to merge afterwards: that merge took ~2 s and doubled the memory of a big
+/// day). Each thread keeps its own cache of symbol ids; it takes the symbols' lock only for a
+/// string it has not seen yet (SKUs, shops … are few), and a shard's lock per order version.
+struct SharedOrders<'a> {
+    symbols: &'a Mutex<Symbols>,
+    shards: &'a [Mutex<OrderShard>],
+    cache: HashMap<Box<str>, Sym, IntHash>,
+}
+
+/// A poisoned lock means a parser thread panicked; its join reports that, so the data is
+/// taken as it is.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl OrderSink for SharedOrders<'_> {
+    fn intern(&mut self, text: &str) -> Sym {
+        if let Some(&id) = self.cache.get(text) {
+            return id;
+        }
+        let id = lock(self.symbols).intern(text);
+        self.cache.insert(text.into(), id);
+        id
+    }
+
+    fn wants_order(&mut self, key: u128, version: i64, source_raw_key: &str) -> bool {
+        lock(&self.shards[shard_of(key)]).wants(key, version, source_raw_key)
+    }
+
+    fn offer_order(&mut self, key: u128, facts: OrderFacts) {
+        lock(&self.shards[shard_of(key)]).offer(key, facts);
+    }
+}
+
 /// Reads every object the channel delivers on `threads` worker threads (blocking; call from a
-/// thread that may block) and returns the merged partial.
+/// thread that may block) and returns the partial of them all. Orders go into shards shared by
+/// the threads; the other kinds (few lines) into a partial per thread, merged at the end.
 pub fn absorb_all(threads: usize, inputs: mpsc::Receiver<InputObject>) -> Result<(Partial, ReadStats), RollupError> {
     let inputs = Mutex::new(inputs);
+    let symbols = Mutex::new(Symbols::default());
+    let shards: Vec<Mutex<OrderShard>> = (0..ORDER_SHARDS).map(|_| Mutex::default()).collect();
     let results: Vec<Result<(Partial, ReadStats), RollupError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads.max(1))
             .map(|_| {
                 scope.spawn(|| {
-                    let mut partial = Partial::default();
+                    let mut orders = SharedOrders { symbols: &symbols, shards: &shards, cache: HashMap::default() };
+                    let mut rest = Partial::default();
                     let mut stats = ReadStats::default();
                     let mut buf = Vec::new();
                     loop {
@@ -72,7 +113,10 @@ pub fn absorb_all(threads: usize, inputs: mpsc::Receiver<InputObject>) -> Result
                         };
                         let Some(object) = next else { break };
                         decompress_into(&object.key, &object.body, &mut buf)?;
-                        let lines = absorb_object(&mut partial, object.kind, &object.key, &buf)?;
+                        let lines = match object.kind {
+                            InputKind::Orders => absorb_orders(&mut orders, &object.key, &buf)?,
+                            kind => absorb_object(&mut rest, kind, &object.key, &buf)?,
+                        };
                         stats.add(ReadStats {
                             objects: 1,
                             compressed_bytes: object.body.len() as u64,
@@ -80,7 +124,7 @@ pub fn absorb_all(threads: usize, inputs: mpsc::Receiver<InputObject>) -> Result
                             lines,
                         });
                     }
-                    Ok((partial, stats))
+                    Ok((rest, stats))
                 })
             })
             .collect();
@@ -89,17 +133,16 @@ pub fn absorb_all(threads: usize, inputs: mpsc::Receiver<InputObject>) -> Result
             .map(|h| h.join().unwrap_or_else(|_| Err(RollupError::Internal("parser thread panicked".into()))))
             .collect()
     });
-    let mut merged = Partial::default();
+    let shards = shards.into_iter().map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner())).collect();
+    let mut merged = Partial {
+        symbols: symbols.into_inner().unwrap_or_else(|p| p.into_inner()),
+        orders: OrderTable::from_shards(shards).map_err(RollupError::Internal)?,
+        ..Partial::default()
+    };
     let mut total = ReadStats::default();
     for result in results {
-        let (partial, stats) = result?;
-        // Merge the smaller partial into the larger one: fewer entries to move.
-        if partial.orders.len() > merged.orders.len() {
-            let smaller = std::mem::replace(&mut merged, partial);
-            merged.merge(smaller);
-        } else {
-            merged.merge(partial);
-        }
+        let (rest, stats) = result?;
+        merged.merge(rest);
         total.add(stats);
     }
     Ok((merged, total))

@@ -268,10 +268,130 @@ pub struct MemberLink {
     pub member_id: Sym,
 }
 
+/// Shards of an [`OrderTable`], by the top bits of the order key: the parser threads fill one
+/// table together, each locking only the shard of the order at hand.
+pub const ORDER_SHARDS: usize = 64;
+
+/// One shard: facts in a vector (in arrival order) and a small index from order key to
+/// position. Hash tables that hold the ~150-byte facts themselves move them all at every
+/// resize; this one moves 20-byte index entries, and the facts are walked in memory order.
+#[derive(Debug, Default, Clone)]
+pub struct OrderShard {
+    index: HashMap<u128, u32, BuildHasherDefault<KeyHasher>>,
+    facts: Vec<(u128, OrderFacts)>,
+}
+
+impl OrderShard {
+    fn get(&self, key: &u128) -> Option<&OrderFacts> {
+        self.index.get(key).map(|&i| &self.facts[i as usize].1)
+    }
+
+    /// Whether an order version would be kept: lets the parser skip building stale versions.
+    pub fn wants(&self, key: u128, version: i64, source_raw_key: &str) -> bool {
+        self.get(&key).is_none_or(|current| {
+            (version, std::cmp::Reverse(source_raw_key))
+                > (current.version, std::cmp::Reverse(&*current.source_raw_key))
+        })
+    }
+
+    /// Keeps `facts` if it supersedes the order's current version (or is its first).
+    pub fn offer(&mut self, key: u128, facts: OrderFacts) {
+        match self.index.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let current = &mut self.facts[*e.get() as usize].1;
+                if facts.supersedes(current) {
+                    *current = facts;
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self.facts.len() as u32);
+                self.facts.push((key, facts));
+            }
+        }
+    }
+}
+
+/// The latest version of each order, sharded by key ([`ORDER_SHARDS`]).
+#[derive(Debug, Clone)]
+pub struct OrderTable {
+    shards: Vec<OrderShard>,
+}
+
+impl Default for OrderTable {
+    fn default() -> Self {
+        OrderTable { shards: (0..ORDER_SHARDS).map(|_| OrderShard::default()).collect() }
+    }
+}
+
+/// The shard an order key belongs to.
+pub fn shard_of(key: u128) -> usize {
+    (key >> (128 - ORDER_SHARDS.trailing_zeros())) as usize
+}
+
+impl OrderTable {
+    /// A table from shards filled apart (`shards[i]` holds only keys of shard `i`).
+    pub fn from_shards(shards: Vec<OrderShard>) -> Result<Self, String> {
+        if shards.len() != ORDER_SHARDS {
+            return Err(format!("{} order shards, expected {ORDER_SHARDS}", shards.len()));
+        }
+        Ok(OrderTable { shards })
+    }
+
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.facts.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, key: &u128) -> Option<&OrderFacts> {
+        self.shards[shard_of(*key)].get(key)
+    }
+
+    /// `(key, facts)`, shard by shard, in arrival order within a shard.
+    pub fn iter(&self) -> impl Iterator<Item = (&u128, &OrderFacts)> {
+        self.shards.iter().flat_map(|s| s.facts.iter().map(|(k, f)| (k, f)))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &OrderFacts> {
+        self.iter().map(|(_, f)| f)
+    }
+
+    pub fn wants(&self, key: u128, version: i64, source_raw_key: &str) -> bool {
+        self.shards[shard_of(key)].wants(key, version, source_raw_key)
+    }
+
+    pub fn offer(&mut self, key: u128, facts: OrderFacts) {
+        self.shards[shard_of(key)].offer(key, facts);
+    }
+}
+
+type ShardFacts = fn(OrderShard) -> Vec<(u128, OrderFacts)>;
+
+impl IntoIterator for OrderTable {
+    type Item = (u128, OrderFacts);
+    type IntoIter = std::iter::FlatMap<std::vec::IntoIter<OrderShard>, Vec<(u128, OrderFacts)>, ShardFacts>;
+    fn into_iter(self) -> Self::IntoIter {
+        let facts: ShardFacts = |s| s.facts;
+        self.shards.into_iter().flat_map(facts)
+    }
+}
+
+impl FromIterator<(u128, OrderFacts)> for OrderTable {
+    fn from_iter<I: IntoIterator<Item = (u128, OrderFacts)>>(items: I) -> Self {
+        let mut table = OrderTable::default();
+        for (key, facts) in items {
+            table.offer(key, facts);
+        }
+        table
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Partial {
     pub symbols: Symbols,
-    pub orders: KeyMap<OrderFacts>,
+    pub orders: OrderTable,
     pub members: KeyMap<MemberLink>,
     /// By movement id.
     pub movements: HashMap<Box<str>, MovementFacts>,
@@ -283,21 +403,12 @@ pub struct Partial {
 
 impl Partial {
     pub fn offer_order(&mut self, key: u128, facts: OrderFacts) {
-        match self.orders.get_mut(&key) {
-            Some(current) if !facts.supersedes(current) => {}
-            Some(current) => *current = facts,
-            None => {
-                self.orders.insert(key, facts);
-            }
-        }
+        self.orders.offer(key, facts);
     }
 
     /// Whether an order version would be kept: lets the parser skip building stale versions.
     pub fn wants_order(&self, key: u128, version: i64, source_raw_key: &str) -> bool {
-        self.orders.get(&key).is_none_or(|current| {
-            (version, std::cmp::Reverse(source_raw_key))
-                > (current.version, std::cmp::Reverse(&*current.source_raw_key))
-        })
+        self.orders.wants(key, version, source_raw_key)
     }
 
     pub fn offer_member(&mut self, key: u128, link: MemberLink) {
@@ -378,7 +489,7 @@ impl Partial {
         let s = &self.symbols;
         let name = |id: Sym| s.name_opt(id).map_or("∅".to_string(), |n| n.to_string());
         let mut out: Vec<String> = Vec::new();
-        for (k, o) in &self.orders {
+        for (k, o) in self.orders.iter() {
             let lines: Vec<String> = o
                 .lines
                 .iter()
