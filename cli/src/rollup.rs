@@ -267,7 +267,7 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         let output = compute_day(std::mem::take(&mut state), partial, &ctx)?;
         let compute_s = started.elapsed().as_secs_f64() - read_s;
         let cpu_compute = process_cpu_seconds();
-        let encoded = encode_tables(&output.order_lines, output.tables, d)?;
+        let (encoded, state_bytes) = encode_tables(&output.order_lines, output.tables, &output.state, d)?;
         let encode_s = started.elapsed().as_secs_f64() - read_s - compute_s;
         let cpu_encode = process_cpu_seconds();
         let mut rows = Vec::new();
@@ -281,7 +281,7 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         }
         let state_path = out.join(state_key(d));
         std::fs::create_dir_all(state_path.parent().context("state path")?)?;
-        std::fs::write(&state_path, output.state.to_gzip_json()?)?;
+        std::fs::write(&state_path, state_bytes)?;
         state = output.state;
         let seconds = started.elapsed().as_secs_f64();
         let cpu_end = process_cpu_seconds();

@@ -325,11 +325,11 @@ async fn publish_day(
         .map_err(|e| RollupError::Internal(format!("compute task: {e}")))??;
     let run_id = uuid::Uuid::now_v7().to_string();
     let (order_lines, tables, state, stats) = (out.order_lines, out.tables, out.state, out.stats);
-    let encoded = tokio::task::spawn_blocking(move || {
-        let encoded = encode_tables(&order_lines, tables, d);
+    let (encoded, state_bytes, state) = tokio::task::spawn_blocking(move || {
+        let encoded = encode_tables(&order_lines, tables, &state, d);
         // Free the day's order facts here, off the async runtime.
         drop(order_lines);
-        encoded
+        encoded.map(|(tables, state_bytes)| (tables, state_bytes, state))
     })
     .await
     .map_err(|e| RollupError::Internal(format!("encode task: {e}")))??;
@@ -351,7 +351,7 @@ async fn publish_day(
         store.publish_table(parts, manifest).await?;
         rows.push((table, count));
     }
-    store.put(&state_key(d), state.to_gzip_json()?, "application/gzip").await?;
+    store.put(&state_key(d), state_bytes, "application/gzip").await?;
     let report = DayReport {
         day: d,
         rows,
@@ -481,9 +481,15 @@ type EncodedTable = (&'static str, u64, Vec<(String, Vec<u8>)>);
 /// Rows per batch when the order lines stream into Parquet: bounds the Arrow arrays in memory.
 const ORDER_LINE_BATCH_ROWS: usize = 131_072;
 
-/// Parquet parts of every table: the order lines streamed batch by batch on one thread, the
-/// other tables on another.
-pub fn encode_tables(order_lines: &OrderLines, tables: Vec<Table>, d: Day) -> Result<Vec<EncodedTable>, RollupError> {
+/// Parquet parts of every table, and the gzip JSON of the state the day hands on, all at once:
+/// the order lines streamed batch by batch on two threads, the other tables and the state on
+/// two more.
+pub fn encode_tables(
+    order_lines: &OrderLines,
+    tables: Vec<Table>,
+    state: &CarriedState,
+    d: Day,
+) -> Result<(Vec<EncodedTable>, Vec<u8>), RollupError> {
     let parquet = |name: &str, e: crate::rollup::parquet::ParquetEncodeError| {
         RollupError::Internal(format!("{name}: parquet: {e}"))
     };
@@ -529,14 +535,17 @@ pub fn encode_tables(order_lines: &OrderLines, tables: Vec<Table>, d: Day) -> Re
     let stream_lines = |parity: usize| -> Result<Vec<(String, Vec<u8>)>, RollupError> {
         part_ranges.iter().enumerate().filter(|(i, _)| i % 2 == parity).map(|(i, b)| encode_part(i, b)).collect()
     };
-    let (even, odd, rest) = std::thread::scope(|s| {
+    let (even, odd, rest, state_bytes) = std::thread::scope(|s| {
         let even = s.spawn(|| stream_lines(0));
         let odd = s.spawn(|| stream_lines(1));
+        let state_bytes = s.spawn(|| state.to_gzip_json());
         let rest: Result<Vec<_>, RollupError> = tables.into_iter().map(encode).collect();
         let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
             h.join().unwrap_or_else(|_| Err(RollupError::Internal("encoder panicked".into())))
         };
-        (join(even), join(odd), rest)
+        let state_bytes =
+            state_bytes.join().unwrap_or_else(|_| Err(RollupError::Internal("state encoder panicked".into())));
+        (join(even), join(odd), rest, state_bytes)
     });
     let mut parts: Vec<(String, Vec<u8>)> = even?.into_iter().chain(odd?).collect();
     parts.sort_by(|a, b| a.0.cmp(&b.0));
@@ -545,7 +554,7 @@ pub fn encode_tables(order_lines: &OrderLines, tables: Vec<Table>, d: Day) -> Re
     }
     let mut out = vec![("order_lines", order_lines.rows() as u64, parts)];
     out.extend(rest?);
-    Ok(out)
+    Ok((out, state_bytes?))
 }
 
 fn now_rfc3339() -> String {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use chrono_tz::Tz;
 
 pub use super::order_lines::OrderLines;
+use super::order_lines::Placed;
 use super::partial::{OrderFacts, Partial, Sym, NO_SYM};
 use super::schema::{self, Cell, TableBuilder};
 use super::state::{CarriedState, MemberHistory, SalesKey, ScopeHistory, Shipment, Text};
@@ -272,7 +273,9 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
     let mut service: HashMap<(Sym, Sym), i64> = HashMap::default();
     let mut members: HashMap<Sym, MemberDay> = HashMap::default();
     let mut scopes_today: HashSet<Sym> = HashSet::default();
-    let mut placed_today: Vec<(u128, Day, i32, Sym, Sym)> = Vec::new();
+    // Sized once (an upper bound): a day's orders are millions, and growing this step by step
+    // would leave every smaller copy behind.
+    let mut placed_today: Vec<Placed> = Vec::with_capacity(partial.orders.len());
     let mut unknown_shops: HashSet<String> = HashSet::default();
 
     let mut order_units: Vec<(Sym, i64)> = Vec::new();
@@ -297,7 +300,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
         if placed_day == d {
             stats.orders_placed += 1;
             stats.lines_placed += o.lines.len() as u64;
-            placed_today.push((key, placed_day, hour, location, member));
+            placed_today.push(Placed { key, shop_rank: 0, hour, location, member });
         }
         // Shipped and not yet delivered: in transit outbound from the order's location.
         let ship_key = || -> Text { Arc::from(format!("{key:032x}").as_str()) };

@@ -15,11 +15,18 @@ use super::parquet::{table_from_arrays, MONEY_PRECISION, MONEY_SCALE};
 use super::partial::{OrderFacts, Partial, Sym};
 use super::schema;
 use super::table::Table;
-use super::time::Day;
 use super::RollupError;
 
-/// An order placed on the day: `(order key, local hour, location, member)`.
-type Placed = (u128, i32, Sym, Sym);
+/// An order placed on the day (32 bytes: a big day has millions).
+#[derive(Debug, Clone, Copy)]
+pub struct Placed {
+    pub key: u128,
+    /// Position of the order's shop in name order (filled by [`OrderLines::new`]).
+    pub shop_rank: u32,
+    pub hour: i32,
+    pub location: Sym,
+    pub member: Sym,
+}
 
 /// The order lines of one day, ready to be produced batch by batch.
 pub struct OrderLines {
@@ -30,36 +37,39 @@ pub struct OrderLines {
 }
 
 impl OrderLines {
-    pub(super) fn new(partial: Partial, placed: Vec<(u128, Day, i32, Sym, Sym)>) -> OrderLines {
+    /// Sorts `placed` in place (no copy: it can hold millions of orders): shops in name order,
+    /// orders by key within a shop. Deterministic (a rerun writes the same file) and cheap;
+    /// each file's row groups then hold few shops, for pushdown.
+    pub(super) fn new(partial: Partial, mut placed: Vec<Placed>) -> OrderLines {
         let s = &partial.symbols;
         let mut shops: Vec<(Sym, Sym)> = Vec::new();
         let mut rows = 0;
-        let mut orders: Vec<((usize, u128), Placed)> = Vec::with_capacity(placed.len());
-        for (key, _, hour, location, member) in placed {
-            let Some(o) = partial.orders.get(&key) else { continue };
+        placed.retain_mut(|p| {
+            let Some(o) = partial.orders.get(&p.key) else { return false };
             rows += o.lines.len();
             let shop = (o.platform, o.shop_id);
-            let rank = match shops.iter().position(|x| *x == shop) {
-                Some(i) => i,
+            p.shop_rank = match shops.iter().position(|x| *x == shop) {
+                Some(i) => i as u32,
                 None => {
                     shops.push(shop);
-                    shops.len() - 1
+                    (shops.len() - 1) as u32
                 }
             };
-            orders.push(((rank, key), (key, hour, location, member)));
-        }
-        // Shops in name order, orders by key within a shop: deterministic (a rerun writes the
-        // same file) and cheap; each file's row groups then hold few shops for pushdown.
+            true
+        });
         let mut by_name: Vec<usize> = (0..shops.len()).collect();
         by_name.sort_by(|a, b| {
             (s.name(shops[*a].0), s.name(shops[*a].1)).cmp(&(s.name(shops[*b].0), s.name(shops[*b].1)))
         });
-        let mut position = vec![0; shops.len()];
+        let mut position = vec![0u32; shops.len()];
         for (i, r) in by_name.into_iter().enumerate() {
-            position[r] = i;
+            position[r] = i as u32;
         }
-        orders.sort_unstable_by_key(|((rank, key), _)| (position[*rank], *key));
-        OrderLines { partial, orders: orders.into_iter().map(|(_, o)| o).collect(), rows }
+        for p in &mut placed {
+            p.shop_rank = position[p.shop_rank as usize];
+        }
+        placed.sort_unstable_by_key(|p| (p.shop_rank, p.key));
+        OrderLines { partial, orders: placed, rows }
     }
 
     pub fn rows(&self) -> usize {
@@ -72,7 +82,7 @@ impl OrderLines {
 
     /// Rows of orders `start..end`.
     pub fn range_rows(&self, start: usize, end: usize) -> usize {
-        self.orders[start..end].iter().map(|(k, ..)| self.lines_of(k)).sum()
+        self.orders[start..end].iter().map(|p| self.lines_of(&p.key)).sum()
     }
 
     /// Order ranges of at most `batch_rows` lines each (whole orders; an order with more lines
@@ -80,8 +90,8 @@ impl OrderLines {
     pub fn bounds(&self, batch_rows: usize) -> Vec<(usize, usize)> {
         let mut bounds = Vec::new();
         let (mut start, mut lines) = (0, 0);
-        for (i, (key, ..)) in self.orders.iter().enumerate() {
-            let n = self.lines_of(key);
+        for (i, p) in self.orders.iter().enumerate() {
+            let n = self.lines_of(&p.key);
             if lines > 0 && lines + n > batch_rows {
                 bounds.push((start, i));
                 start = i;
@@ -148,7 +158,7 @@ fn money(cents: Vec<i128>) -> Result<ArrayRef, RollupError> {
 
 fn order_line_arrays(partial: &Partial, placed: &[Placed]) -> Result<Vec<ArrayRef>, RollupError> {
     let orders: Vec<(&OrderFacts, &Placed)> =
-        placed.iter().filter_map(|p| partial.orders.get(&p.0).map(|o| (o, p))).collect();
+        placed.iter().filter_map(|p| partial.orders.get(&p.key).map(|o| (o, p))).collect();
     let rows: usize = orders.iter().map(|(o, _)| o.lines.len()).sum();
     let sym = |bytes| SymColumn::new(rows, bytes);
     let (mut platform, mut shop, mut status, mut store, mut salesperson) = (sym(8), sym(8), sym(8), sym(8), sym(8));
@@ -161,7 +171,7 @@ fn order_line_arrays(partial: &Partial, placed: &[Placed]) -> Result<Vec<ArrayRe
     let (mut unit_price, mut discount, mut gross_sales) = (cents(), cents(), cents());
     let (mut refunded_amount, mut net_sales) = (cents(), cents());
     let (mut hour_col, mut line_no) = (Vec::<i32>::with_capacity(rows), Vec::<i32>::with_capacity(rows));
-    for (o, &(_, hour, loc, mem)) in orders {
+    for (o, &Placed { hour, location: loc, member: mem, .. }) in orders {
         for (n, l) in o.lines.iter().enumerate() {
             let gross = l.quantity * l.unit_price;
             platform.push(partial, o.platform);
