@@ -227,6 +227,10 @@ impl OrderScratch<'_> {
     }
 }
 
+fn duplicate(field: &str) -> String {
+    format!("duplicate field `{field}`")
+}
+
 fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
     value.ok_or_else(|| format!("missing field `{field}`"))
 }
@@ -258,11 +262,12 @@ fn read_line<'a>(s: &mut Scanner<'a>) -> ScanResult<LineIn<'a>> {
 
 fn read_refund<'a>(s: &mut Scanner<'a>, scratch: &mut OrderScratch<'a>) -> ScanResult<()> {
     let refund = scratch.refunds.len();
-    let (mut refund_id, mut at) = (None, None);
+    let (mut refund_id, mut at, mut seen_lines) = (None, None, false);
     s.object(|s, key| {
         match key {
             "refund_id" => refund_id = s.opt_string()?,
             "at" => at = Some(s.string()?),
+            "lines" if std::mem::replace(&mut seen_lines, true) => return Err(duplicate("refunds[].lines")),
             "lines" => s.array(|s| {
                 let (mut sku, mut quantity, mut amount) = (None, None, None);
                 s.object(|s, key| {
@@ -296,9 +301,14 @@ fn absorb_order<'a>(sink: &mut impl OrderSink, line: &'a str, scratch: &mut Orde
     let (mut platform, mut shop_id, mut order_id, mut version, mut status) = (None, None, None, None, None);
     let (mut placed_at, mut shipped_at, mut delivered_at, mut currency) = (None, None, None, None);
     let (mut store_id, mut salesperson, mut city, mut source_raw_key) = (None, None, None, None);
+    let (mut seen_lines, mut seen_refunds) = (false, false);
     let mut s = Scanner::new(line);
     s.object(|s, key| {
         match key {
+            // A repeated scalar field: the last one counts. A repeated list would add up twice:
+            // refused, as serde refuses every repeated field.
+            "lines" if std::mem::replace(&mut seen_lines, true) => return Err(duplicate("lines")),
+            "refunds" if std::mem::replace(&mut seen_refunds, true) => return Err(duplicate("refunds")),
             "platform" => platform = Some(s.string()?),
             "shop_id" => shop_id = Some(s.string()?),
             "order_id" => order_id = Some(s.string()?),
@@ -477,6 +487,7 @@ mod tests {
             (PLAIN.replace(r#""placed_at":"2026-11-02T10:00:00+08:00""#, r#""placed_at":"yesterday""#), "RFC 3339"),
             (format!("{PLAIN} x"), "trailing characters"),
             (PLAIN.replace(r#""status":"paid","#, ""), "missing field `status`"),
+            (PLAIN.replace(r#""refunds":["#, r#""lines":[],"refunds":["#), "duplicate field `lines`"),
         ];
         for (bad, why) in cases {
             // Another order: a stale version of the first would be skipped before its facts are read.
