@@ -206,7 +206,9 @@ class LocalProvisionTest(unittest.TestCase):
         self.assertEqual([f["logical_id"] for f in rollup["also_deployed_as"]], ["NightlyRollupMapFunction"])
         self.assertEqual((rollup["timeout"], rollup["memory_size"]), (900, 3008))
         self.assertEqual(set(rollup["env"]) - {"RUST_LOG"}, {"OMNILAKE_BUCKET", "OMNILAKE_SHOPS_TABLE",
-                                                            "OMNILAKE_POINTS_TABLE", "OMNILAKE_BUSINESS_TZ"})
+                                                            "OMNILAKE_POINTS_TABLE", "OMNILAKE_BUSINESS_TZ",
+                                                            "MIMALLOC_PURGE_DELAY"})
+        self.assertEqual(rollup["env"]["MIMALLOC_PURGE_DELAY"], "-1")
         names = {"OMNILAKE_BUCKET": d["bucket"], "OMNILAKE_SHOPS_TABLE": d["tables"]["ShopsTable"],
                  "OMNILAKE_POINTS_TABLE": d["tables"]["PointsTable"]}
         for binary, fn in d["functions"].items():
