@@ -1,5 +1,7 @@
 //! Reading canonical JSON lines into a [`Partial`]: borrowed parsing (no per-field allocation
 //! unless a string has escapes), stale order versions skipped before their lines are built.
+//! Orders, the bulk of a day, go through the pull scanner of `scan.rs` into an [`OrderSink`]; the
+//! other kinds (few lines) through serde.
 
 use std::borrow::Cow;
 
