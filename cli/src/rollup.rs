@@ -263,13 +263,16 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
         let read_s = started.elapsed().as_secs_f64();
         let cpu_read = process_cpu_seconds();
+        let rss_read = resident_mib();
         let ctx = DayContext { day: d, business_tz, shops: zones.clone(), points: None };
         let output = compute_day(std::mem::take(&mut state), partial, &ctx)?;
         let compute_s = started.elapsed().as_secs_f64() - read_s;
         let cpu_compute = process_cpu_seconds();
+        let rss_compute = resident_mib();
         let (encoded, state_bytes) = encode_tables(&output.order_lines, output.tables, &output.state, d)?;
         let encode_s = started.elapsed().as_secs_f64() - read_s - compute_s;
         let cpu_encode = process_cpu_seconds();
+        let rss_encode = resident_mib();
         let mut rows = Vec::new();
         for (table, count, parts) in encoded {
             for (key, bytes) in parts {
@@ -286,7 +289,7 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         let seconds = started.elapsed().as_secs_f64();
         let cpu_end = process_cpu_seconds();
         println!(
-            "{}  {} objects, {} lines, {} orders placed in {seconds:.2}s, {:.2}s CPU (wall/CPU: read+parse {read_s:.2}/{:.2}s, compute {compute_s:.2}/{:.2}s, parquet {encode_s:.2}/{:.2}s, write {:.2}/{:.2}s)",
+            "{}  {} objects, {} lines, {} orders placed in {seconds:.2}s, {:.2}s CPU (wall/CPU: read+parse {read_s:.2}/{:.2}s, compute {compute_s:.2}/{:.2}s, parquet {encode_s:.2}/{:.2}s, write {:.2}/{:.2}s; resident MiB after read {rss_read}, compute {rss_compute}, parquet {rss_encode}, peak {})",
             dt(d),
             read.objects,
             read.lines,
@@ -297,6 +300,7 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
             cpu_encode - cpu_compute,
             seconds - read_s - compute_s - encode_s,
             cpu_end - cpu_encode,
+            peak_resident_mib(),
         );
         totals.push((d, rows, read, seconds));
     }
@@ -312,6 +316,25 @@ fn process_cpu_seconds() -> f64 {
     let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
     let ticks: f64 = rest.split_whitespace().skip(11).take(2).filter_map(|t| t.parse::<f64>().ok()).sum();
     ticks / 100.0
+}
+
+/// The process's resident memory now, in MiB, from `/proc/self/status` (0 without procfs).
+fn resident_mib() -> u64 {
+    status_kib("VmRSS:") / 1024
+}
+
+/// The process's peak resident memory so far, in MiB.
+fn peak_resident_mib() -> u64 {
+    status_kib("VmHWM:") / 1024
+}
+
+fn status_kib(field: &str) -> u64 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return 0 };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Every file under `dir/canonical/`, keyed like the bucket, with its mtime as LastModified.

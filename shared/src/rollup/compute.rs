@@ -304,8 +304,8 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
         }
         // Shipped and not yet delivered: in transit outbound from the order's location.
         let ship_key = || -> Text { Arc::from(format!("{key:032x}").as_str()) };
-        if !o.cancelled && o.shipped_at.is_some_and(|t| shop.clock.day(t) <= d) {
-            let delivered_day = o.delivered_at.map(|t| shop.clock.day(t));
+        if !o.cancelled && o.shipped_at.get().is_some_and(|t| shop.clock.day(t) <= d) {
+            let delivered_day = o.delivered_at.get().map(|t| shop.clock.day(t));
             if delivered_day.is_none_or(|dd| dd > d) {
                 let s = &partial.symbols;
                 let lines = o.lines.iter().map(|l| (s.name(l.sku).clone(), l.quantity)).collect();
@@ -315,7 +315,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
             } else if !state.shipments.is_empty() {
                 state.shipments.remove(&ship_key());
             }
-        } else if !state.shipments.is_empty() && (o.cancelled || o.shipped_at.is_some()) {
+        } else if !state.shipments.is_empty() && (o.cancelled || o.shipped_at.get().is_some()) {
             state.shipments.remove(&ship_key());
         }
         if o.cancelled {
@@ -434,7 +434,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
         }
     }
     let mut unit_costs: HashMap<(Text, Text), UnitCost> = HashMap::default();
-    let mut inventory = TableBuilder::new("inventory_daily", schema::INVENTORY_DAILY);
+    let mut inventory = TableBuilder::with_rows("inventory_daily", schema::INVENTORY_DAILY, all_pairs.len());
     for pair in all_pairs {
         let today = today_by_pair.remove(&pair).unwrap_or_default();
         let ps = state.stock.entry(pair.clone()).or_default();
@@ -508,7 +508,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
         .map(|((pf, shop, store, sku, cur), v)| ((text(pf), text(shop), text_opt(store), text(sku), text(cur)), v))
         .collect();
     sales_rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut sales_table = TableBuilder::new("sales_daily", schema::SALES_DAILY);
+    let mut sales_table = TableBuilder::with_rows("sales_daily", schema::SALES_DAILY, sales_rows.len());
     let mut shop_cogs: HashMap<(Text, Text, Text), i64> = HashMap::default();
     let is_new = |member: &Sym, state: &CarriedState| !state.members.contains_key(s.name(*member));
     for (key, v) in &sales_rows {
@@ -704,7 +704,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
     // ---- member_value ----
     let mut member_ids: Vec<&Text> = state.members.keys().collect();
     member_ids.sort();
-    let mut member_value = TableBuilder::new("member_value", schema::MEMBER_VALUE);
+    let mut member_value = TableBuilder::with_rows("member_value", schema::MEMBER_VALUE, member_ids.len());
     for id in member_ids {
         let h = &state.members[id];
         member_value.push(vec![

@@ -8,7 +8,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::partial::{
-    order_key, LineFacts, MemberLink, MovementFacts, OrderFacts, Partial, ProductFacts, RefundLineFacts, Sym, NO_SYM,
+    order_key, LineFacts, MemberLink, MovementFacts, OrderFacts, OrderIds, Partial, ProductFacts, RefundLineFacts, Sym,
+    NO_SYM,
 };
 use super::scan::{ScanResult, Scanner};
 use super::time::parse_instant;
@@ -376,18 +377,17 @@ fn absorb_order<'a>(sink: &mut impl OrderSink, line: &'a str, scratch: &mut Orde
     let facts = OrderFacts {
         platform: s.intern(&platform),
         shop_id: s.intern(&shop_id),
-        order_id: order_id.as_ref().into(),
         version,
         cancelled: status == "cancelled",
         status: s.intern(&status),
         placed_at,
-        shipped_at,
-        delivered_at,
+        shipped_at: shipped_at.into(),
+        delivered_at: delivered_at.into(),
         currency: s.intern(&currency),
         store_id: s.intern_opt(store_id.as_deref()),
         salesperson: s.intern_opt(salesperson.as_deref()),
         city: s.intern_opt(city.as_deref()),
-        source_raw_key: source_raw_key.as_ref().into(),
+        ids: OrderIds::new(&order_id, &source_raw_key).ok_or("order_id: too long")?,
         lines,
         refunds,
     };

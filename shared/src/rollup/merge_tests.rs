@@ -154,7 +154,7 @@ fn any_split_and_merge_order_gives_the_single_pass_partial() {
 fn the_latest_version_wins_whatever_the_arrival_order() {
     let all = inputs(3);
     let whole = partial_of(&all);
-    let o0 = whole.orders.values().find(|o| &*o.order_id == "o0").expect("o0");
+    let o0 = whole.orders.values().find(|o| o.ids.order_id() == "o0").expect("o0");
     let max_version =
         all.iter().filter(|(k, _, l)| *k == InputKind::Orders && l.contains(r#""order_id":"o0""#)).count() as i64 + 999;
     assert_eq!(o0.version, max_version);

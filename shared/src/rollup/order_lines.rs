@@ -176,7 +176,7 @@ fn order_line_arrays(partial: &Partial, placed: &[Placed]) -> Result<Vec<ArrayRe
             let gross = l.quantity * l.unit_price;
             platform.push(partial, o.platform);
             shop.push(partial, o.shop_id);
-            order_id.append_value(&*o.order_id);
+            order_id.append_value(o.ids.order_id());
             version.push(o.version);
             status.push(partial, o.status);
             placed_at.push(o.placed_at);
@@ -196,7 +196,7 @@ fn order_line_arrays(partial: &Partial, placed: &[Placed]) -> Result<Vec<ArrayRe
             refunded_quantity.push(l.refunded_quantity);
             refunded_amount.push(i128::from(l.refunded_amount));
             net_sales.push(i128::from(gross - l.discount - l.refunded_amount));
-            raw_key.append_value(&*o.source_raw_key);
+            raw_key.append_value(o.ids.source_raw_key());
         }
     }
     // In schema::ORDER_LINES order; `table_from_arrays` and the Parquet writer check the types.

@@ -185,24 +185,96 @@ pub struct RefundLineFacts {
     pub amount: i64,
 }
 
-/// What the rollup needs of one order version. Times are µs since the epoch; absent times are
-/// `None`.
+/// An order's id and the raw event its version came from, in one allocation (a day holds a
+/// million of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderIds {
+    /// `order_id` followed by `source_raw_key`.
+    text: Box<str>,
+    order_id_len: u32,
+}
+
+impl OrderIds {
+    /// `None` for an order id of 4 GiB or more (no input line is that long).
+    pub fn new(order_id: &str, source_raw_key: &str) -> Option<OrderIds> {
+        let order_id_len = u32::try_from(order_id.len()).ok()?;
+        let mut text = String::with_capacity(order_id.len() + source_raw_key.len());
+        text.push_str(order_id);
+        text.push_str(source_raw_key);
+        Some(OrderIds { text: text.into_boxed_str(), order_id_len })
+    }
+
+    pub fn order_id(&self) -> &str {
+        // The split is at a char boundary by construction (the end of a whole `&str`).
+        self.text.get(..self.order_id_len as usize).unwrap_or_default()
+    }
+
+    pub fn source_raw_key(&self) -> &str {
+        self.text.get(self.order_id_len as usize..).unwrap_or_default()
+    }
+}
+
+impl Serialize for OrderIds {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (self.order_id(), self.source_raw_key()).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderIds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (order_id, source_raw_key) = <(String, String)>::deserialize(deserializer)?;
+        OrderIds::new(&order_id, &source_raw_key).ok_or_else(|| serde::de::Error::custom("order id too long"))
+    }
+}
+
+/// An optional instant (µs since the epoch) in 8 bytes rather than `Option<i64>`'s 16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaybeTime(i64);
+
+impl MaybeTime {
+    const NONE: i64 = i64::MIN;
+
+    pub fn get(self) -> Option<i64> {
+        (self.0 != Self::NONE).then_some(self.0)
+    }
+}
+
+impl From<Option<i64>> for MaybeTime {
+    /// `i64::MIN` µs (290,000 years BC) is the one instant that reads back as absent.
+    fn from(t: Option<i64>) -> Self {
+        MaybeTime(t.unwrap_or(Self::NONE))
+    }
+}
+
+impl Serialize for MaybeTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for MaybeTime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<i64>::deserialize(deserializer).map(MaybeTime::from)
+    }
+}
+
+/// What the rollup needs of one order version. Times are µs since the epoch. Kept compact: the
+/// latest version of every order of a day is held until the day is computed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderFacts {
     pub platform: Sym,
     pub shop_id: Sym,
-    pub order_id: Box<str>,
-    pub version: i64,
     pub status: Sym,
-    pub cancelled: bool,
-    pub placed_at: i64,
-    pub shipped_at: Option<i64>,
-    pub delivered_at: Option<i64>,
     pub currency: Sym,
     pub store_id: Sym,
     pub salesperson: Sym,
     pub city: Sym,
-    pub source_raw_key: Box<str>,
+    pub cancelled: bool,
+    pub version: i64,
+    pub placed_at: i64,
+    pub shipped_at: MaybeTime,
+    pub delivered_at: MaybeTime,
+    pub ids: OrderIds,
     pub lines: Box<[LineFacts]>,
     pub refunds: Box<[RefundLineFacts]>,
 }
@@ -211,8 +283,8 @@ impl OrderFacts {
     /// Whether `self` wins over `other` as "the latest version": greater version, then (equal
     /// versions are the same content) the smaller `source_raw_key`, only for determinism.
     pub fn supersedes(&self, other: &OrderFacts) -> bool {
-        (self.version, std::cmp::Reverse(&self.source_raw_key))
-            > (other.version, std::cmp::Reverse(&other.source_raw_key))
+        (self.version, std::cmp::Reverse(self.ids.source_raw_key()))
+            > (other.version, std::cmp::Reverse(other.ids.source_raw_key()))
     }
 
     fn remapped(mut self, map: &[Sym]) -> OrderFacts {
@@ -272,42 +344,82 @@ pub struct MemberLink {
 /// table together, each locking only the shard of the order at hand.
 pub const ORDER_SHARDS: usize = 64;
 
-/// One shard: facts in a vector (in arrival order) and a small index from order key to
-/// position. Hash tables that hold the ~150-byte facts themselves move them all at every
-/// resize; this one moves 20-byte index entries, and the facts are walked in memory order.
+/// Facts per chunk of a shard: chunks never move, so a growing shard copies nothing and
+/// wastes at most one chunk.
+const CHUNK: usize = 1024;
+
+/// One shard: facts in fixed-size chunks (in arrival order) and an index of positions. A hash
+/// table holding the ~140-byte facts would move them all at every resize (and keep up to half
+/// its capacity empty); this one moves 4-byte positions and finds keys through the chunks.
 #[derive(Debug, Default, Clone)]
 pub struct OrderShard {
-    index: HashMap<u128, u32, BuildHasherDefault<KeyHasher>>,
-    facts: Vec<(u128, OrderFacts)>,
+    index: hashbrown::HashTable<u32>,
+    chunks: Vec<Vec<(u128, OrderFacts)>>,
+    len: usize,
+}
+
+/// The index's hash: the key is already a hash; its low half is independent of the shard bits.
+fn index_hash(key: u128) -> u64 {
+    key as u64
 }
 
 impl OrderShard {
+    fn entry(&self, position: u32) -> &(u128, OrderFacts) {
+        let p = position as usize;
+        &self.chunks[p / CHUNK][p % CHUNK]
+    }
+
+    fn position(&self, key: &u128) -> Option<u32> {
+        self.index.find(index_hash(*key), |&p| self.entry(p).0 == *key).copied()
+    }
+
     fn get(&self, key: &u128) -> Option<&OrderFacts> {
-        self.index.get(key).map(|&i| &self.facts[i as usize].1)
+        self.position(key).map(|p| &self.entry(p).1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(u128, OrderFacts)> {
+        self.chunks.iter().flatten()
     }
 
     /// Whether an order version would be kept: lets the parser skip building stale versions.
     pub fn wants(&self, key: u128, version: i64, source_raw_key: &str) -> bool {
         self.get(&key).is_none_or(|current| {
             (version, std::cmp::Reverse(source_raw_key))
-                > (current.version, std::cmp::Reverse(&*current.source_raw_key))
+                > (current.version, std::cmp::Reverse(current.ids.source_raw_key()))
         })
     }
 
     /// Keeps `facts` if it supersedes the order's current version (or is its first).
     pub fn offer(&mut self, key: u128, facts: OrderFacts) {
-        match self.index.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => {
-                let current = &mut self.facts[*e.get() as usize].1;
-                if facts.supersedes(current) {
-                    *current = facts;
-                }
+        if let Some(p) = self.position(&key) {
+            let p = p as usize;
+            let current = &mut self.chunks[p / CHUNK][p % CHUNK].1;
+            if facts.supersedes(current) {
+                *current = facts;
             }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(self.facts.len() as u32);
-                self.facts.push((key, facts));
-            }
+            return;
         }
+        if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        let position = self.len as u32;
+        if let Some(chunk) = self.chunks.last_mut() {
+            chunk.push((key, facts));
+        }
+        self.len += 1;
+        let chunks = &self.chunks;
+        self.index.insert_unique(index_hash(key), position, |&p| {
+            let p = p as usize;
+            index_hash(chunks[p / CHUNK][p % CHUNK].0)
+        });
     }
 }
 
@@ -338,7 +450,7 @@ impl OrderTable {
     }
 
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.facts.len()).sum()
+        self.shards.iter().map(|s| s.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -351,7 +463,7 @@ impl OrderTable {
 
     /// `(key, facts)`, shard by shard, in arrival order within a shard.
     pub fn iter(&self) -> impl Iterator<Item = (&u128, &OrderFacts)> {
-        self.shards.iter().flat_map(|s| s.facts.iter().map(|(k, f)| (k, f)))
+        self.shards.iter().flat_map(|s| s.iter().map(|(k, f)| (k, f)))
     }
 
     pub fn values(&self) -> impl Iterator<Item = &OrderFacts> {
@@ -367,14 +479,12 @@ impl OrderTable {
     }
 }
 
-type ShardFacts = fn(OrderShard) -> Vec<(u128, OrderFacts)>;
-
 impl IntoIterator for OrderTable {
     type Item = (u128, OrderFacts);
-    type IntoIter = std::iter::FlatMap<std::vec::IntoIter<OrderShard>, Vec<(u128, OrderFacts)>, ShardFacts>;
+    type IntoIter = std::iter::Flatten<std::vec::IntoIter<Vec<(u128, OrderFacts)>>>;
     fn into_iter(self) -> Self::IntoIter {
-        let facts: ShardFacts = |s| s.facts;
-        self.shards.into_iter().flat_map(facts)
+        let chunks: Vec<Vec<(u128, OrderFacts)>> = self.shards.into_iter().flat_map(|s| s.chunks).collect();
+        chunks.into_iter().flatten()
     }
 }
 
@@ -514,17 +624,17 @@ impl Partial {
                 "O {k:x} {} {} {} v{} {} {} {:?} {:?} {} {} {} {} {} {lines:?} {refunds:?}",
                 name(o.platform),
                 name(o.shop_id),
-                o.order_id,
+                o.ids.order_id(),
                 o.version,
                 name(o.status),
                 o.placed_at,
-                o.shipped_at,
-                o.delivered_at,
+                o.shipped_at.get(),
+                o.delivered_at.get(),
                 name(o.currency),
                 name(o.store_id),
                 name(o.salesperson),
                 name(o.city),
-                o.source_raw_key
+                o.ids.source_raw_key()
             ));
         }
         for (k, m) in &self.members {
@@ -603,5 +713,82 @@ impl Partial {
             products: wire.products.into_iter().collect(),
             merges: wire.merges.into_iter().collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(order_id: &str, version: i64, source_raw_key: &str, shipped_at: Option<i64>) -> OrderFacts {
+        OrderFacts {
+            platform: 0,
+            shop_id: 1,
+            status: 2,
+            currency: 3,
+            store_id: NO_SYM,
+            salesperson: NO_SYM,
+            city: NO_SYM,
+            cancelled: false,
+            version,
+            placed_at: 1_000,
+            shipped_at: shipped_at.into(),
+            delivered_at: None.into(),
+            ids: OrderIds::new(order_id, source_raw_key).expect("short id"),
+            lines: Box::new([LineFacts {
+                sku: 4,
+                quantity: version,
+                unit_price: 100,
+                discount: 0,
+                refunded_quantity: 0,
+                refunded_amount: 0,
+            }]),
+            refunds: Box::new([]),
+        }
+    }
+
+    #[test]
+    fn order_ids_and_times_read_back_as_written() {
+        let ids = OrderIds::new("五一-1001", "raw/platform=youzan/a.json").expect("short id");
+        assert_eq!((ids.order_id(), ids.source_raw_key()), ("五一-1001", "raw/platform=youzan/a.json"));
+        let empty = OrderIds::new("", "").expect("short id");
+        assert_eq!((empty.order_id(), empty.source_raw_key()), ("", ""));
+        assert_eq!(MaybeTime::from(Some(0)).get(), Some(0));
+        assert_eq!(MaybeTime::from(Some(-5)).get(), Some(-5));
+        assert_eq!(MaybeTime::from(None).get(), None);
+        let o = facts("o-1", 3, "raw/k", Some(77));
+        let json = serde_json::to_string(&o).expect("encode");
+        assert!(json.contains(r#""ids":["o-1","raw/k"]"#) && json.contains(r#""shipped_at":77"#), "{json}");
+        assert!(json.contains(r#""delivered_at":null"#), "{json}");
+        assert_eq!(serde_json::from_str::<OrderFacts>(&json).expect("decode"), o);
+    }
+
+    #[test]
+    fn a_shard_across_many_chunks_keeps_the_latest_version_of_each_order() {
+        let mut shard = OrderShard::default();
+        let n = 3 * CHUNK + 17;
+        let key = |i: usize| order_key("shopify", "s", &format!("o{i}"));
+        // Versions 2, then 1 (stale, refused), then 3 for every third order.
+        for v in [2, 1] {
+            for i in 0..n {
+                shard.offer(key(i), facts(&format!("o{i}"), v, "raw/b", None));
+            }
+        }
+        for i in (0..n).step_by(3) {
+            assert!(shard.wants(key(i), 3, "raw/z"));
+            shard.offer(key(i), facts(&format!("o{i}"), 3, "raw/z", None));
+        }
+        // Same version: the smaller source key wins, whatever the order of arrival.
+        shard.offer(key(1), facts("o1", 2, "raw/a", None));
+        assert!(!shard.wants(key(1), 2, "raw/c"));
+        assert_eq!(shard.len(), n);
+        assert_eq!(shard.iter().count(), n);
+        for i in 0..n {
+            let o = shard.get(&key(i)).expect("kept");
+            assert_eq!(o.ids.order_id(), format!("o{i}"));
+            let expect = if i % 3 == 0 { (3, "raw/z") } else if i == 1 { (2, "raw/a") } else { (2, "raw/b") };
+            assert_eq!((o.version, o.ids.source_raw_key()), expect, "order {i}");
+        }
+        assert!(shard.get(&key(n)).is_none());
     }
 }

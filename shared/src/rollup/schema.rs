@@ -176,16 +176,22 @@ pub struct TableBuilder {
 
 impl TableBuilder {
     pub fn new(name: &'static str, spec: Spec) -> Self {
+        Self::with_rows(name, spec, 0)
+    }
+
+    /// A builder with room for `rows` rows: a table of a few hundred thousand rows grown step by
+    /// step would copy every column several times and keep up to half of it empty.
+    pub fn with_rows(name: &'static str, spec: Spec, rows: usize) -> Self {
         let columns = spec
             .iter()
             .map(|(_, kind)| match kind {
-                Str => ColumnValues::Str(Vec::new()),
-                I64 => ColumnValues::I64(Vec::new()),
-                I32 => ColumnValues::I32(Vec::new()),
-                Cents => ColumnValues::Cents(Vec::new()),
-                F64 => ColumnValues::F64(Vec::new()),
-                Date => ColumnValues::Date(Vec::new()),
-                Timestamp => ColumnValues::TimestampMicros(Vec::new()),
+                Str => ColumnValues::Str(Vec::with_capacity(rows)),
+                I64 => ColumnValues::I64(Vec::with_capacity(rows)),
+                I32 => ColumnValues::I32(Vec::with_capacity(rows)),
+                Cents => ColumnValues::Cents(Vec::with_capacity(rows)),
+                F64 => ColumnValues::F64(Vec::with_capacity(rows)),
+                Date => ColumnValues::Date(Vec::with_capacity(rows)),
+                Timestamp => ColumnValues::TimestampMicros(Vec::with_capacity(rows)),
             })
             .collect();
         TableBuilder { name, spec, columns }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -131,9 +131,11 @@ pub struct CarriedState {
 
 impl CarriedState {
     pub fn to_gzip_json(&self) -> Result<Vec<u8>, RollupError> {
-        let json = serde_json::to_vec(self).map_err(|e| RollupError::State(e.to_string()))?;
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&json).map_err(|e| RollupError::State(e.to_string()))?;
+        // Streamed into the compressor: the JSON of a big day's state is tens of MB.
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut json = std::io::BufWriter::with_capacity(1 << 16, gz);
+        serde_json::to_writer(&mut json, self).map_err(|e| RollupError::State(e.to_string()))?;
+        let gz = json.into_inner().map_err(|e| RollupError::State(e.to_string()))?;
         gz.finish().map_err(|e| RollupError::State(e.to_string()))
     }
 
