@@ -17,7 +17,7 @@ use chrono_tz::Tz;
 
 pub use super::order_lines::OrderLines;
 use super::order_lines::Placed;
-use super::partial::{OrderFacts, Partial, Sym, NO_SYM};
+use super::partial::{KeyMap, OrderFacts, Partial, Sym, NO_SYM};
 use super::schema::{self, Cell, TableBuilder};
 use super::state::{CarriedState, MemberHistory, SalesKey, ScopeHistory, Shipment, Text};
 use super::table::Table;
@@ -215,12 +215,25 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
     stats.movements = movements.len() as u64;
     let count_pairs: HashSet<(Sym, Sym)> =
         movements.iter().filter(|(_, m)| m.kind == MovementType::Count).map(|(_, m)| (m.location_id, m.sku)).collect();
+    // Per-line lookups by SKU symbol go to dense vectors (symbols are small integers); a SKU
+    // added to the symbols later (never a product, never counted) reads as `false`.
+    let mut counted_skus = vec![false; partial.symbols.len()];
+    for (_, sku) in &count_pairs {
+        counted_skus[*sku as usize] = true;
+    }
+    let has_timeline = |loc: Sym, sku: Sym| {
+        counted_skus.get(sku as usize).copied().unwrap_or(false) && count_pairs.contains(&(loc, sku))
+    };
+    let mut installs = vec![false; partial.symbols.len()];
+    for (sku, p) in &partial.products {
+        installs[*sku as usize] = p.requires_installation;
+    }
     let mut pairs: HashMap<(Sym, Sym), PairDay> = HashMap::default();
     {
         let s = &partial.symbols;
         for (id, m) in &movements {
             let p = pairs.entry((m.location_id, m.sku)).or_default();
-            if p.timeline.is_none() && count_pairs.contains(&(m.location_id, m.sku)) {
+            if p.timeline.is_none() && has_timeline(m.location_id, m.sku) {
                 p.timeline = Some(Vec::new());
             }
             let reference = |none: &str| s.name_opt(m.reference).cloned().unwrap_or_else(|| Arc::from(none));
@@ -279,6 +292,14 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
     let mut unknown_shops: HashSet<String> = HashSet::default();
 
     let mut order_units: Vec<(Sym, i64)> = Vec::new();
+    let mut skus_seen: Vec<Sym> = Vec::new();
+    // Shipments by order key for the loop (the state keeps them by hex key).
+    let mut shipments: KeyMap<Shipment> = std::mem::take(&mut state.shipments)
+        .into_iter()
+        .map(|(k, v)| {
+            u128::from_str_radix(&k, 16).map(|k| (k, v)).map_err(|_| RollupError::State(format!("shipment key {k}")))
+        })
+        .collect::<Result<_, _>>()?;
     // The symbols grow below (shops, member roots) while the orders are read: take the orders
     // out of the partial for the loop and put them back after.
     let orders = std::mem::take(&mut partial.orders);
@@ -303,20 +324,17 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
             placed_today.push(Placed { key, shop_rank: 0, hour, location, member });
         }
         // Shipped and not yet delivered: in transit outbound from the order's location.
-        let ship_key = || -> Text { Arc::from(format!("{key:032x}").as_str()) };
         if !o.cancelled && o.shipped_at.get().is_some_and(|t| shop.clock.day(t) <= d) {
             let delivered_day = o.delivered_at.get().map(|t| shop.clock.day(t));
             if delivered_day.is_none_or(|dd| dd > d) {
                 let s = &partial.symbols;
                 let lines = o.lines.iter().map(|l| (s.name(l.sku).clone(), l.quantity)).collect();
-                state
-                    .shipments
-                    .insert(ship_key(), Shipment { location_id: s.name(location).clone(), delivered_day, lines });
-            } else if !state.shipments.is_empty() {
-                state.shipments.remove(&ship_key());
+                shipments.insert(key, Shipment { location_id: s.name(location).clone(), delivered_day, lines });
+            } else {
+                shipments.remove(&key);
             }
-        } else if !state.shipments.is_empty() && (o.cancelled || o.shipped_at.get().is_some()) {
-            state.shipments.remove(&ship_key());
+        } else if o.cancelled || o.shipped_at.get().is_some() {
+            shipments.remove(&key);
         }
         if o.cancelled {
             continue;
@@ -326,7 +344,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
             stats.orders_counted += 1;
             scopes_today.insert(o.platform);
             let mut subtotal = 0i64;
-            let mut skus_seen: Vec<Sym> = Vec::with_capacity(o.lines.len());
+            skus_seen.clear();
             for line in o.lines.iter() {
                 let gross = line.quantity * line.unit_price;
                 subtotal += gross - line.discount;
@@ -343,14 +361,14 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
                     sd.members.insert(member);
                 }
                 let p = pairs.entry((location, line.sku)).or_default();
-                if p.timeline.is_none() && count_pairs.contains(&(location, line.sku)) {
+                if p.timeline.is_none() && has_timeline(location, line.sku) {
                     p.timeline = Some(Vec::new());
                 }
                 p.sold += line.quantity;
                 if let Some(t) = p.timeline.as_mut() {
                     t.push((o.placed_at, false, Arc::from(""), -line.quantity));
                 }
-                if products.get(&line.sku).is_some_and(|(_, install)| *install) {
+                if installs.get(line.sku as usize).copied().unwrap_or(false) {
                     *service.entry((o.city, line.sku)).or_default() += line.quantity - line.refunded_quantity;
                 }
                 if member != NO_SYM {
@@ -381,7 +399,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
             sd.units_refunded += r.quantity;
             sd.refunds += r.amount;
             let p = pairs.entry((location, r.sku)).or_default();
-            if p.timeline.is_none() && count_pairs.contains(&(location, r.sku)) {
+            if p.timeline.is_none() && has_timeline(location, r.sku) {
                 p.timeline = Some(Vec::new());
             }
             p.returned += r.quantity;
@@ -401,6 +419,7 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
         }
     }
     partial.orders = orders;
+    state.shipments = shipments.into_iter().map(|(k, v)| (Arc::from(format!("{k:032x}").as_str()), v)).collect();
     stats.unknown_shops = unknown_shops.into_iter().collect();
     stats.unknown_shops.sort();
 

@@ -218,7 +218,8 @@ struct RefundLineIn<'a> {
 #[derive(Default)]
 struct OrderScratch<'a> {
     lines: Vec<LineIn<'a>>,
-    refunds: Vec<(Option<Cow<'a, str>>, Cow<'a, str>)>,
+    /// The `at` of each refund (its id is not needed: refund lines count by time and SKU).
+    refunds: Vec<Cow<'a, str>>,
     refund_lines: Vec<RefundLineIn<'a>>,
 }
 
@@ -265,10 +266,9 @@ fn read_line<'a>(s: &mut Scanner<'a>) -> ScanResult<LineIn<'a>> {
 
 fn read_refund<'a>(s: &mut Scanner<'a>, scratch: &mut OrderScratch<'a>) -> ScanResult<()> {
     let refund = scratch.refunds.len();
-    let (mut refund_id, mut at, mut seen_lines) = (None, None, false);
+    let (mut at, mut seen_lines) = (None, false);
     s.object(|s, key| {
         match key {
-            "refund_id" => refund_id = s.opt_string()?,
             "at" => at = Some(s.string()?),
             "lines" if std::mem::replace(&mut seen_lines, true) => return Err(duplicate("refunds[].lines")),
             "lines" => s.array(|s| {
@@ -294,7 +294,7 @@ fn read_refund<'a>(s: &mut Scanner<'a>, scratch: &mut OrderScratch<'a>) -> ScanR
         }
         Ok(())
     })?;
-    scratch.refunds.push((refund_id, required(at, "refunds[].at")?));
+    scratch.refunds.push(required(at, "refunds[].at")?);
     Ok(())
 }
 
@@ -363,15 +363,15 @@ fn absorb_order<'a>(sink: &mut impl OrderSink, line: &'a str, scratch: &mut Orde
         })
         .collect();
     let mut refund_times = Vec::with_capacity(scratch.refunds.len());
-    for (refund_id, at) in &scratch.refunds {
-        refund_times.push((s.intern_opt(refund_id.as_deref()), instant("refunds[].at", at)?));
+    for at in &scratch.refunds {
+        refund_times.push(instant("refunds[].at", at)?);
     }
     let refunds = scratch
         .refund_lines
         .iter()
         .map(|x| {
-            let (refund_id, at) = refund_times[x.refund];
-            RefundLineFacts { refund_id, at, sku: s.intern(&x.sku), quantity: x.quantity, amount: x.amount }
+            let at = refund_times[x.refund];
+            RefundLineFacts { at, sku: s.intern(&x.sku), quantity: x.quantity, amount: x.amount }
         })
         .collect();
     let facts = OrderFacts {

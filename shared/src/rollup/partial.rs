@@ -107,6 +107,15 @@ impl Symbols {
         text.map_or(NO_SYM, |t| self.intern(t))
     }
 
+    /// How many symbols there are (ids are `0..len`).
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
     pub fn lookup(&self, text: &str) -> Option<Sym> {
         self.ids.get(text).copied()
     }
@@ -178,7 +187,6 @@ pub struct LineFacts {
 /// One refund line, with the time of its refund.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundLineFacts {
-    pub refund_id: Sym,
     pub at: i64,
     pub sku: Sym,
     pub quantity: i64,
@@ -304,7 +312,6 @@ impl OrderFacts {
         }
         for r in self.refunds.iter_mut() {
             r.sku = remap(map, r.sku);
-            r.refund_id = remap(map, r.refund_id);
         }
         self
     }
@@ -615,11 +622,8 @@ impl Partial {
                     )
                 })
                 .collect();
-            let refunds: Vec<String> = o
-                .refunds
-                .iter()
-                .map(|r| format!("{}:{}:{}:{}:{}", name(r.refund_id), r.at, name(r.sku), r.quantity, r.amount))
-                .collect();
+            let refunds: Vec<String> =
+                o.refunds.iter().map(|r| format!("{}:{}:{}:{}", r.at, name(r.sku), r.quantity, r.amount)).collect();
             out.push(format!(
                 "O {k:x} {} {} {} v{} {} {} {:?} {:?} {} {} {} {} {} {lines:?} {refunds:?}",
                 name(o.platform),
@@ -786,7 +790,13 @@ mod tests {
         for i in 0..n {
             let o = shard.get(&key(i)).expect("kept");
             assert_eq!(o.ids.order_id(), format!("o{i}"));
-            let expect = if i % 3 == 0 { (3, "raw/z") } else if i == 1 { (2, "raw/a") } else { (2, "raw/b") };
+            let expect = if i % 3 == 0 {
+                (3, "raw/z")
+            } else if i == 1 {
+                (2, "raw/a")
+            } else {
+                (2, "raw/b")
+            };
             assert_eq!((o.version, o.ids.source_raw_key()), expect, "order {i}");
         }
         assert!(shard.get(&key(n)).is_none());

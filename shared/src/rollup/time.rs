@@ -115,14 +115,15 @@ fn epoch_date() -> NaiveDate {
 #[derive(Debug, Clone)]
 pub struct LocalClock {
     tz: Tz,
-    offsets: HashMap<i64, i64>,
+    // Looked up for every instant of the day: a fast integer hash, not SipHash.
+    offsets: HashMap<i64, i64, super::partial::IntHash>,
 }
 
 const SLOT_SECS: i64 = 900;
 
 impl LocalClock {
     pub fn new(tz: Tz) -> Self {
-        LocalClock { tz, offsets: HashMap::new() }
+        LocalClock { tz, offsets: HashMap::default() }
     }
 
     pub fn tz(&self) -> Tz {
