@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 
+use super::day_orders::{resolve_shops, DayOrders, FoldContext, MemberDay, PairDay, SalesDay, ShopDay};
 pub use super::order_lines::OrderLines;
-use super::order_lines::Placed;
-use super::partial::{KeyMap, OrderFacts, Partial, Sym, NO_SYM};
+use super::partial::{KeyMap, OrderShard, Partial, Sym, NO_SYM};
 use super::schema::{self, Cell, TableBuilder};
 use super::state::{CarriedState, MemberHistory, SalesKey, ScopeHistory, Shipment, Text};
 use super::table::Table;
@@ -109,56 +109,6 @@ const NONE_REF_OUT: &str = "\u{0}none-out";
 const NONE_REF_IN: &str = "\u{0}none-in";
 const NONE_REF_PO: &str = "\u{0}none-po";
 
-#[derive(Default)]
-struct PairDay {
-    received: i64,
-    received_cost: i128,
-    sold: i64,
-    returned: i64,
-    adjusted: i64,
-    transfer_in: i64,
-    transfer_out: i64,
-    /// Timed stock events, kept only for pairs with a count on the day:
-    /// `(at, is_count, movement id for counts, delta or counted quantity)`.
-    timeline: Option<Vec<(i64, bool, Text, i64)>>,
-}
-
-#[derive(Default)]
-struct SalesDay {
-    location: Sym,
-    orders: i64,
-    units_sold: i64,
-    units_refunded: i64,
-    gross: i64,
-    discounts: i64,
-    refunds: i64,
-    members: HashSet<Sym>,
-}
-
-#[derive(Default)]
-struct ShopDay {
-    orders: i64,
-    members: HashSet<Sym>,
-    subtotal: i64,
-    refunds: i64,
-}
-
-#[derive(Default)]
-struct MemberDay {
-    /// Orders placed on the day per platform.
-    orders: HashMap<Sym, u32>,
-    subtotal: i64,
-    refunds: i64,
-    /// Net units of the day per (order, sku), with the order's location: margin costs are
-    /// rounded per order, so merging two members later never re-rounds their history.
-    units: Vec<(Sym, Sym, i64)>,
-}
-
-struct Shop {
-    clock: LocalClock,
-    location: Sym,
-}
-
 /// Members merged into others, followed to the survivor.
 struct Aliases {
     survivor: HashMap<Text, Text>,
@@ -189,7 +139,19 @@ impl Aliases {
     }
 }
 
-pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -> Result<DayOutput, RollupError> {
+/// Every table of the day, the orders folded on as many threads as the machine has cores.
+pub fn compute_day(prev: CarriedState, partial: Partial, ctx: &DayContext) -> Result<DayOutput, RollupError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    compute_day_on(prev, partial, ctx, threads)
+}
+
+/// [`compute_day`] with the orders folded on `threads` threads (the result does not depend on it).
+pub fn compute_day_on(
+    prev: CarriedState,
+    mut partial: Partial,
+    ctx: &DayContext,
+    threads: usize,
+) -> Result<DayOutput, RollupError> {
     let d = ctx.day;
     if let Some(prev_day) = prev.day {
         if prev_day != d - 1 {
@@ -228,6 +190,13 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
     for (sku, p) in &partial.products {
         installs[*sku as usize] = p.requires_installation;
     }
+    // Shipments by order key while the orders are folded (the state keeps them by hex key).
+    let mut shipments: KeyMap<Shipment> = std::mem::take(&mut state.shipments)
+        .into_iter()
+        .map(|(k, v)| {
+            u128::from_str_radix(&k, 16).map(|k| (k, v)).map_err(|_| RollupError::State(format!("shipment key {k}")))
+        })
+        .collect::<Result<_, _>>()?;
     let mut pairs: HashMap<(Sym, Sym), PairDay> = HashMap::default();
     {
         let s = &partial.symbols;
@@ -277,151 +246,65 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
         }
     }
 
-    // ---- orders ----
-    let mut shops: HashMap<(Sym, Sym), Shop> = HashMap::default();
+    // ---- orders: folded on several threads, by shard ----
     let mut member_root: HashMap<Sym, Sym> = HashMap::default();
-    let mut sales: HashMap<(Sym, Sym, Sym, Sym, Sym), SalesDay> = HashMap::default();
-    let mut shop_days: HashMap<(Sym, Sym, Sym), ShopDay> = HashMap::default();
-    let mut hourly: HashMap<(Sym, Sym, i32), (i64, i64)> = HashMap::default();
-    let mut service: HashMap<(Sym, Sym), i64> = HashMap::default();
-    let mut members: HashMap<Sym, MemberDay> = HashMap::default();
-    let mut scopes_today: HashSet<Sym> = HashSet::default();
-    // Sized once (an upper bound): a day's orders are millions, and growing this step by step
-    // would leave every smaller copy behind.
-    let mut placed_today: Vec<Placed> = Vec::with_capacity(partial.orders.len());
-    let mut unknown_shops: HashSet<String> = HashSet::default();
-
-    let mut order_units: Vec<(Sym, i64)> = Vec::new();
-    let mut skus_seen: Vec<Sym> = Vec::new();
-    // Shipments by order key for the loop (the state keeps them by hex key).
-    let mut shipments: KeyMap<Shipment> = std::mem::take(&mut state.shipments)
-        .into_iter()
-        .map(|(k, v)| {
-            u128::from_str_radix(&k, 16).map(|k| (k, v)).map_err(|_| RollupError::State(format!("shipment key {k}")))
-        })
-        .collect::<Result<_, _>>()?;
-    // The symbols grow below (shops, member roots) while the orders are read: take the orders
-    // out of the partial for the loop and put them back after.
-    let orders = std::mem::take(&mut partial.orders);
-    for (&key, o) in orders.iter() {
-        let shop = shop_of(&mut shops, &mut partial.symbols, ctx, o, &mut unknown_shops);
-        let (placed_day, hour) = shop.clock.day_hour(o.placed_at);
-        if placed_day > d {
-            continue;
-        }
-        let location = if o.store_id != NO_SYM { o.store_id } else { shop.location };
-        let member = match partial.members.get(&key) {
-            Some(link) => *member_root.entry(link.member_id).or_insert_with(|| {
-                let root = aliases.root(partial.symbols.name(link.member_id));
-                partial.symbols.intern(&root)
-            }),
-            None => NO_SYM,
-        };
-        let shop = shops.get_mut(&(o.platform, o.shop_id)).ok_or_else(|| RollupError::Internal("shop cache".into()))?;
-        if placed_day == d {
-            stats.orders_placed += 1;
-            stats.lines_placed += o.lines.len() as u64;
-            placed_today.push(Placed { key, shop_rank: 0, hour, location, member });
-        }
-        // Shipped and not yet delivered: in transit outbound from the order's location.
-        if !o.cancelled && o.shipped_at.get().is_some_and(|t| shop.clock.day(t) <= d) {
-            let delivered_day = o.delivered_at.get().map(|t| shop.clock.day(t));
-            if delivered_day.is_none_or(|dd| dd > d) {
-                let s = &partial.symbols;
-                let lines = o.lines.iter().map(|l| (s.name(l.sku).clone(), l.quantity)).collect();
-                shipments.insert(key, Shipment { location_id: s.name(location).clone(), delivered_day, lines });
-            } else {
-                shipments.remove(&key);
-            }
-        } else if o.cancelled || o.shipped_at.get().is_some() {
-            shipments.remove(&key);
-        }
-        if o.cancelled {
-            continue;
-        }
-        order_units.clear();
-        if placed_day == d {
-            stats.orders_counted += 1;
-            scopes_today.insert(o.platform);
-            let mut subtotal = 0i64;
-            skus_seen.clear();
-            for line in o.lines.iter() {
-                let gross = line.quantity * line.unit_price;
-                subtotal += gross - line.discount;
-                let sd = sales.entry((o.platform, o.shop_id, o.store_id, line.sku, o.currency)).or_default();
-                sd.location = location;
-                if !skus_seen.contains(&line.sku) {
-                    skus_seen.push(line.sku);
-                    sd.orders += 1;
-                }
-                sd.units_sold += line.quantity;
-                sd.gross += gross;
-                sd.discounts += line.discount;
-                if member != NO_SYM {
-                    sd.members.insert(member);
-                }
-                let p = pairs.entry((location, line.sku)).or_default();
-                if p.timeline.is_none() && has_timeline(location, line.sku) {
-                    p.timeline = Some(Vec::new());
-                }
-                p.sold += line.quantity;
-                if let Some(t) = p.timeline.as_mut() {
-                    t.push((o.placed_at, false, Arc::from(""), -line.quantity));
-                }
-                if installs.get(line.sku as usize).copied().unwrap_or(false) {
-                    *service.entry((o.city, line.sku)).or_default() += line.quantity - line.refunded_quantity;
-                }
-                if member != NO_SYM {
-                    add_units(&mut order_units, line.sku, line.quantity);
-                }
-            }
-            let sh = shop_days.entry((o.platform, o.shop_id, o.currency)).or_default();
-            sh.orders += 1;
-            sh.subtotal += subtotal;
-            if member != NO_SYM {
-                sh.members.insert(member);
-                let md = members.entry(member).or_default();
-                *md.orders.entry(o.platform).or_default() += 1;
-                md.subtotal += subtotal;
-            }
-            let h = hourly.entry((o.platform, o.shop_id, hour)).or_default();
-            h.0 += 1;
-            h.1 += subtotal;
-        }
-        for r in o.refunds.iter() {
-            let (refund_day, refund_hour) = shop.clock.day_hour(r.at);
-            if refund_day != d {
-                continue;
-            }
-            stats.refund_lines += 1;
-            let sd = sales.entry((o.platform, o.shop_id, o.store_id, r.sku, o.currency)).or_default();
-            sd.location = location;
-            sd.units_refunded += r.quantity;
-            sd.refunds += r.amount;
-            let p = pairs.entry((location, r.sku)).or_default();
-            if p.timeline.is_none() && has_timeline(location, r.sku) {
-                p.timeline = Some(Vec::new());
-            }
-            p.returned += r.quantity;
-            if let Some(t) = p.timeline.as_mut() {
-                t.push((r.at, false, Arc::from(""), r.quantity));
-            }
-            shop_days.entry((o.platform, o.shop_id, o.currency)).or_default().refunds += r.amount;
-            hourly.entry((o.platform, o.shop_id, refund_hour)).or_default().1 -= r.amount;
-            if member != NO_SYM {
-                members.entry(member).or_default().refunds += r.amount;
-                add_units(&mut order_units, r.sku, -r.quantity);
-            }
-        }
-        if !order_units.is_empty() {
-            let md = members.entry(member).or_default();
-            md.units.extend(order_units.drain(..).map(|(sku, n)| (location, sku, n)));
-        }
+    for link in partial.members.values() {
+        member_root.entry(link.member_id).or_insert_with(|| {
+            let root = aliases.root(partial.symbols.name(link.member_id));
+            partial.symbols.intern(&root)
+        });
     }
-    partial.orders = orders;
+    let shop_keys: HashSet<(Sym, Sym)> = partial.orders.values().map(|o| (o.platform, o.shop_id)).collect();
+    let (shops, unknown_shops) = resolve_shops(shop_keys, &mut partial.symbols, ctx);
+    stats.unknown_shops = unknown_shops;
+    let member_of = |key: u128| {
+        partial.members.get(&key).and_then(|link| member_root.get(&link.member_id).copied()).unwrap_or(NO_SYM)
+    };
+    let installs_of = |sku: Sym| installs.get(sku as usize).copied().unwrap_or(false);
+    let cx = FoldContext {
+        day: d,
+        symbols: &partial.symbols,
+        shops: &shops,
+        member_of: &member_of,
+        has_timeline: &has_timeline,
+        installs: &installs_of,
+    };
+    let fold = |shards: &[OrderShard]| -> Result<DayOrders, RollupError> {
+        let mut acc = DayOrders::default();
+        acc.fold(&cx, &mut cx.shops.clone(), shards.iter().flat_map(|s| s.iter()))?;
+        Ok(acc)
+    };
+    let shards = partial.orders.shards();
+    let mut day = if threads <= 1 {
+        fold(shards)?
+    } else {
+        let folds: Vec<Result<DayOrders, RollupError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                shards.chunks(shards.len().div_ceil(threads)).map(|group| scope.spawn(|| fold(group))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(RollupError::Internal("order fold panicked".into()))))
+                .collect()
+        });
+        let mut merged = DayOrders::default();
+        for f in folds {
+            merged.merge(f?);
+        }
+        merged
+    };
+    day.merge_pairs(pairs);
+    for (key, update) in std::mem::take(&mut day.shipments) {
+        match update {
+            Some(shipment) => shipments.insert(key, shipment),
+            None => shipments.remove(&key),
+        };
+    }
     state.shipments = shipments.into_iter().map(|(k, v)| (Arc::from(format!("{k:032x}").as_str()), v)).collect();
-    stats.unknown_shops = unknown_shops.into_iter().collect();
-    stats.unknown_shops.sort();
+    stats.orders_placed = day.orders_placed;
+    stats.orders_counted = day.orders_counted;
+    stats.lines_placed = day.lines_placed;
+    stats.refund_lines = day.refund_lines;
+    let DayOrders { sales, pairs, shop_days, hourly, service, members, scopes_today, placed: placed_today, .. } = day;
 
     let s = &partial.symbols;
     let text = |id: Sym| s.name(id).clone();
@@ -780,13 +663,6 @@ pub fn compute_day(prev: CarriedState, mut partial: Partial, ctx: &DayContext) -
     Ok(DayOutput { order_lines, tables, state, stats })
 }
 
-fn add_units(units: &mut Vec<(Sym, i64)>, sku: Sym, n: i64) {
-    match units.iter_mut().find(|(s, _)| *s == sku) {
-        Some(e) => e.1 += n,
-        None => units.push((sku, n)),
-    }
-}
-
 /// The `transfers_in` key a `transfers_out` reference pairs with (absent references never pair).
 fn in_ref(out_ref: &Text) -> Text {
     if &**out_ref == NONE_REF_OUT {
@@ -794,29 +670,6 @@ fn in_ref(out_ref: &Text) -> Text {
     } else {
         out_ref.clone()
     }
-}
-
-fn shop_of<'a>(
-    shops: &'a mut HashMap<(Sym, Sym), Shop>,
-    symbols: &mut super::partial::Symbols,
-    ctx: &DayContext,
-    o: &OrderFacts,
-    unknown: &mut HashSet<String>,
-) -> &'a mut Shop {
-    shops.entry((o.platform, o.shop_id)).or_insert_with(|| {
-        let platform = symbols.name(o.platform).clone();
-        let shop_id = symbols.name(o.shop_id).clone();
-        match ctx.shops.get(&(shop_format(&platform).to_string(), shop_id.to_string())) {
-            Some(zone) => Shop {
-                clock: LocalClock::new(zone.time_zone),
-                location: symbols.intern(zone.location_id.as_deref().unwrap_or(&shop_id)),
-            },
-            None => {
-                unknown.insert(format!("{platform}/{shop_id}"));
-                Shop { clock: LocalClock::new(ctx.business_tz), location: symbols.intern(&shop_id) }
-            }
-        }
-    })
 }
 
 /// Re-keys member histories by their survivor, folding merged members together.

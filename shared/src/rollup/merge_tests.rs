@@ -202,3 +202,22 @@ fn parser_threads_sharing_the_order_shards_build_the_same_partial() {
         assert_eq!(shared.canonical_view(), single.canonical_view(), "{threads} threads");
     }
 }
+
+#[test]
+fn the_day_does_not_depend_on_how_many_threads_fold_the_orders() {
+    use super::compute::compute_day_on;
+    for seed in 0..4 {
+        let partial = partial_of(&inputs(seed));
+        let one = compute_day_on(CarriedState::default(), partial.clone(), &context(), 1).expect("day");
+        let lines = one.order_lines.to_table().expect("lines");
+        assert!(one.stats.orders_counted > 0 && one.stats.refund_lines > 0 && !one.state.shipments.is_empty());
+        // More threads than shards too: every group of shards gets a thread, the rest none.
+        for threads in [2, 3, 100] {
+            let many = compute_day_on(CarriedState::default(), partial.clone(), &context(), threads).expect("day");
+            assert_eq!(many.tables, one.tables, "seed {seed}, {threads} threads: tables");
+            assert_eq!(many.state, one.state, "seed {seed}, {threads} threads: state");
+            assert_eq!(many.stats, one.stats, "seed {seed}, {threads} threads: stats");
+            assert_eq!(many.order_lines.to_table().expect("lines"), lines, "seed {seed}, {threads} threads: lines");
+        }
+    }
+}

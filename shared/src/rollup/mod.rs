@@ -5,6 +5,7 @@
 //! `parquet` encodes them. Nothing here touches the network; `crate::aws::rollup` does.
 
 pub mod compute;
+mod day_orders;
 pub mod facts;
 pub mod order_lines;
 pub mod parallel;

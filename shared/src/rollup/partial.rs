@@ -468,6 +468,10 @@ impl OrderTable {
         self.shards[shard_of(*key)].get(key)
     }
 
+    pub fn shards(&self) -> &[OrderShard] {
+        &self.shards
+    }
+
     /// `(key, facts)`, shard by shard, in arrival order within a shard.
     pub fn iter(&self) -> impl Iterator<Item = (&u128, &OrderFacts)> {
         self.shards.iter().flat_map(|s| s.iter().map(|(k, f)| (k, f)))
