@@ -8,10 +8,9 @@ use std::time::{Instant, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use omnilake::aws::rollup::{
-    encode_tables, load_shop_zones, run_days, DayReport, PointsSource, RollupProgress, RollupStore,
-};
-use omnilake::rollup::compute::{compute_day, DayContext, ShopZone};
+use omnilake::aws::rollup::{load_shop_zones, run_days, DayReport, PointsSource, RollupProgress, RollupStore};
+use omnilake::rollup::compute::{DayContext, ShopZone};
+use omnilake::rollup::encode::{compute_and_encode_day, DayStep};
 use omnilake::rollup::facts::InputKind;
 use omnilake::rollup::parallel::{absorb_all, input_channel, InputObject, ReadStats};
 use omnilake::rollup::plan::{dt, partition_day, plan_days, select_inputs, state_key, ObjectInfo};
@@ -245,7 +244,7 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
     let mut totals = Vec::new();
     for d in days {
         let started = Instant::now();
-        let cpu0 = process_cpu_seconds();
+        let cpu_start = process_cpu_seconds();
         let inputs = select_inputs(&listing, d, business_tz);
         let (tx, rx) = input_channel();
         let root = dir.to_path_buf();
@@ -261,20 +260,20 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         });
         let (partial, read) = absorb_all(threads, rx)?;
         reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
-        let read_s = started.elapsed().as_secs_f64();
-        let cpu_read = process_cpu_seconds();
-        let rss_read = resident_mib();
+        // Wall and CPU seconds and resident MiB at the end of each step, for the summary line.
+        let mut marks = vec![("read+parse", started.elapsed().as_secs_f64(), process_cpu_seconds(), resident_mib())];
         let ctx = DayContext { day: d, business_tz, shops: zones.clone(), points: None };
-        let output = compute_day(std::mem::take(&mut state), partial, &ctx)?;
-        let compute_s = started.elapsed().as_secs_f64() - read_s;
-        let cpu_compute = process_cpu_seconds();
-        let rss_compute = resident_mib();
-        let (encoded, state_bytes) = encode_tables(&output.order_lines, output.tables, &output.state, d)?;
-        let encode_s = started.elapsed().as_secs_f64() - read_s - compute_s;
-        let cpu_encode = process_cpu_seconds();
-        let rss_encode = resident_mib();
+        let day = compute_and_encode_day(std::mem::take(&mut state), partial, &ctx, &mut |step| {
+            let name = match step {
+                DayStep::Fold => "fold",
+                DayStep::OrderLines => "order lines",
+                DayStep::Tables => "tables",
+                DayStep::Encode => "parquet",
+            };
+            marks.push((name, started.elapsed().as_secs_f64(), process_cpu_seconds(), resident_mib()));
+        })?;
         let mut rows = Vec::new();
-        for (table, count, parts) in encoded {
+        for (table, count, parts) in day.tables {
             for (key, bytes) in parts {
                 let path = out.join(&key);
                 std::fs::create_dir_all(path.parent().context("part path")?)?;
@@ -284,23 +283,25 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         }
         let state_path = out.join(state_key(d));
         std::fs::create_dir_all(state_path.parent().context("state path")?)?;
-        std::fs::write(&state_path, state_bytes)?;
-        state = output.state;
+        std::fs::write(&state_path, day.state_bytes)?;
+        state = day.state;
+        marks.push(("write", started.elapsed().as_secs_f64(), process_cpu_seconds(), resident_mib()));
         let seconds = started.elapsed().as_secs_f64();
-        let cpu_end = process_cpu_seconds();
+        let mut steps = Vec::new();
+        let (mut wall0, mut cpu0) = (0.0, cpu_start);
+        for (name, wall, cpu, rss) in &marks {
+            steps.push(format!("{name} {:.2}/{:.2}s {rss} MiB", wall - wall0, cpu - cpu0));
+            (wall0, cpu0) = (*wall, *cpu);
+        }
         println!(
-            "{}  {} objects, {} lines, {} orders placed in {seconds:.2}s, {:.2}s CPU (wall/CPU: read+parse {read_s:.2}/{:.2}s, compute {compute_s:.2}/{:.2}s, parquet {encode_s:.2}/{:.2}s, write {:.2}/{:.2}s; resident MiB after read {rss_read}, compute {rss_compute}, parquet {rss_encode}, peak {})",
+            "{}  {} objects, {} lines, {} orders placed in {seconds:.2}s, {:.2}s CPU, peak {} MiB resident\n    (wall/CPU, resident after: {})",
             dt(d),
             read.objects,
             read.lines,
-            output.stats.orders_placed,
-            cpu_end - cpu0,
-            cpu_read - cpu0,
-            cpu_compute - cpu_read,
-            cpu_encode - cpu_compute,
-            seconds - read_s - compute_s - encode_s,
-            cpu_end - cpu_encode,
+            day.stats.orders_placed,
+            cpu0 - cpu_start,
             peak_resident_mib(),
+            steps.join(", "),
         );
         totals.push((d, rows, read, seconds));
     }

@@ -12,21 +12,18 @@ use futures::TryStreamExt;
 
 use super::StorageError;
 use crate::canonical::time::parse_time_zone;
-use crate::rollup::compute::OrderLines;
-use crate::rollup::compute::{compute_day, DayContext, DayStats, ShopZone};
+use crate::rollup::compute::{DayContext, DayStats, ShopZone};
+use crate::rollup::encode::{compute_and_encode_day, EncodedDay};
 use crate::rollup::facts::InputKind;
 use crate::rollup::parallel::{absorb_all, input_channel, InputObject, ReadStats};
-use crate::rollup::parquet::{encode_parquet, PartWriter};
 use crate::rollup::plan::{
-    code_version, dt, input_fingerprint, manifest_key, part_key, partition_day, plan_days, select_inputs, state_key,
-    Manifest, ObjectInfo, ROWS_PER_PART, STATE_PREFIX,
+    code_version, dt, input_fingerprint, manifest_key, partition_day, plan_days, select_inputs, state_key, Manifest,
+    ObjectInfo, STATE_PREFIX,
 };
 use crate::rollup::points::points_day;
 use crate::rollup::request::{chunk_inputs, is_distributed, Chunk};
-use crate::rollup::schema;
 use crate::rollup::state::CarriedState;
 use crate::rollup::table::table_prefix;
-use crate::rollup::table::Table;
 use crate::rollup::time::Day;
 use crate::rollup::RollupError;
 
@@ -320,19 +317,11 @@ async fn publish_day(
 ) -> Result<(DayReport, CarriedState), RollupRunError> {
     let started_at = now_rfc3339();
     let ctx = DayContext { day: d, ..context.clone() };
-    let out = tokio::task::spawn_blocking(move || compute_day(prev, partial, &ctx))
+    let day = tokio::task::spawn_blocking(move || compute_and_encode_day(prev, partial, &ctx, &mut |_| {}))
         .await
         .map_err(|e| RollupError::Internal(format!("compute task: {e}")))??;
     let run_id = uuid::Uuid::now_v7().to_string();
-    let (order_lines, tables, state, stats) = (out.order_lines, out.tables, out.state, out.stats);
-    let (encoded, state_bytes, state) = tokio::task::spawn_blocking(move || {
-        let encoded = encode_tables(&order_lines, tables, &state, d);
-        // Free the day's order facts here, off the async runtime.
-        drop(order_lines);
-        encoded.map(|(tables, state_bytes)| (tables, state_bytes, state))
-    })
-    .await
-    .map_err(|e| RollupError::Internal(format!("encode task: {e}")))??;
+    let EncodedDay { tables: encoded, state, state_bytes, stats } = day;
     let finished_at = now_rfc3339();
     let mut rows = Vec::new();
     for (table, count, parts) in encoded {
@@ -474,87 +463,6 @@ pub async fn reduce_day(
         store.delete(&o.key).await?;
     }
     Ok(report)
-}
-
-type EncodedTable = (&'static str, u64, Vec<(String, Vec<u8>)>);
-
-/// Rows per batch when the order lines stream into Parquet: bounds the Arrow arrays in memory.
-const ORDER_LINE_BATCH_ROWS: usize = 131_072;
-
-/// Parquet parts of every table, and the gzip JSON of the state the day hands on, all at once:
-/// the order lines streamed batch by batch on two threads, the other tables and the state on
-/// two more.
-pub fn encode_tables(
-    order_lines: &OrderLines,
-    tables: Vec<Table>,
-    state: &CarriedState,
-    d: Day,
-) -> Result<(Vec<EncodedTable>, Vec<u8>), RollupError> {
-    let parquet = |name: &str, e: crate::rollup::parquet::ParquetEncodeError| {
-        RollupError::Internal(format!("{name}: parquet: {e}"))
-    };
-    let encode = |table: Table| -> Result<EncodedTable, RollupError> {
-        let name = table.name;
-        let rows = table.rows() as u64;
-        let parts = table
-            .into_parts(ROWS_PER_PART)
-            .iter()
-            .enumerate()
-            .map(|(i, part)| {
-                encode_parquet(part).map(|bytes| (part_key(name, d, i), bytes)).map_err(|e| parquet(name, e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((name, rows, parts))
-    };
-    // The order lines: cut into parts of up to ROWS_PER_PART rows (whole batches), each part
-    // streamed batch by batch into its own file; two parts are encoded at a time.
-    let batch_rows = ORDER_LINE_BATCH_ROWS;
-    let bounds = order_lines.bounds(batch_rows);
-    let mut part_ranges: Vec<Vec<usize>> = Vec::new();
-    let mut filled = usize::MAX;
-    for (i, rows) in bounds.iter().map(|(a, b)| order_lines.range_rows(*a, *b)).enumerate() {
-        if filled.saturating_add(rows) > ROWS_PER_PART {
-            part_ranges.push(Vec::new());
-            filled = 0;
-        }
-        if let Some(last) = part_ranges.last_mut() {
-            last.push(i);
-        }
-        filled += rows;
-    }
-    let encode_part = |part: usize, batches: &[usize]| -> Result<(String, Vec<u8>), RollupError> {
-        let name = "order_lines";
-        let mut writer = PartWriter::for_spec(schema::ORDER_LINES).map_err(|e| parquet(name, e))?;
-        for &b in batches {
-            let (start, end) = bounds[b];
-            writer.write_arrays(order_lines.range_arrays(start, end)?).map_err(|e| parquet(name, e))?;
-        }
-        let bytes = writer.finish().map_err(|e| parquet(name, e))?;
-        Ok((part_key(name, d, part), bytes))
-    };
-    let stream_lines = |parity: usize| -> Result<Vec<(String, Vec<u8>)>, RollupError> {
-        part_ranges.iter().enumerate().filter(|(i, _)| i % 2 == parity).map(|(i, b)| encode_part(i, b)).collect()
-    };
-    let (even, odd, rest, state_bytes) = std::thread::scope(|s| {
-        let even = s.spawn(|| stream_lines(0));
-        let odd = s.spawn(|| stream_lines(1));
-        let state_bytes = s.spawn(|| state.to_gzip_json());
-        let rest: Result<Vec<_>, RollupError> = tables.into_iter().map(encode).collect();
-        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
-            h.join().unwrap_or_else(|_| Err(RollupError::Internal("encoder panicked".into())))
-        };
-        let state_bytes =
-            state_bytes.join().unwrap_or_else(|_| Err(RollupError::Internal("state encoder panicked".into())));
-        (join(even), join(odd), rest, state_bytes)
-    });
-    let mut parts: Vec<(String, Vec<u8>)> = even?.into_iter().chain(odd?).collect();
-    parts.sort_by(|a, b| a.0.cmp(&b.0));
-    if parts.is_empty() {
-        parts.push(encode_part(0, &[])?);
-    }
-    let mut out = vec![("order_lines", order_lines.rows() as u64, parts)];
-    out.extend(rest?);
-    Ok((out, state_bytes?))
 }
 
 fn now_rfc3339() -> String {

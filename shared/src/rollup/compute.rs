@@ -17,7 +17,7 @@ use chrono_tz::Tz;
 
 use super::day_orders::{resolve_shops, DayOrders, FoldContext, MemberDay, PairDay, SalesDay, ShopDay};
 pub use super::order_lines::OrderLines;
-use super::partial::{KeyMap, OrderShard, Partial, Sym, NO_SYM};
+use super::partial::{KeyMap, OrderShard, Partial, Sym, Symbols, NO_SYM};
 use super::schema::{self, Cell, TableBuilder};
 use super::state::{CarriedState, MemberHistory, SalesKey, ScopeHistory, Shipment, Text};
 use super::table::Table;
@@ -141,17 +141,36 @@ impl Aliases {
 
 /// Every table of the day, the orders folded on as many threads as the machine has cores.
 pub fn compute_day(prev: CarriedState, partial: Partial, ctx: &DayContext) -> Result<DayOutput, RollupError> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    compute_day_on(prev, partial, ctx, threads)
+    compute_day_on(prev, partial, ctx, fold_threads())
+}
+
+/// Threads to fold a day's orders on: the machine's cores (at most 8).
+pub fn fold_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
 }
 
 /// [`compute_day`] with the orders folded on `threads` threads (the result does not depend on it).
 pub fn compute_day_on(
     prev: CarriedState,
-    mut partial: Partial,
+    partial: Partial,
     ctx: &DayContext,
     threads: usize,
 ) -> Result<DayOutput, RollupError> {
+    let (order_lines, rest) = begin_day(prev, partial, ctx, threads)?;
+    let DayTables { tables, state, stats } = rest.finish(ctx)?;
+    Ok(DayOutput { order_lines, tables, state, stats })
+}
+
+/// The first half of a day: movements and orders folded (orders on `threads` threads). Returns
+/// the day's order lines, which hold the order facts, and the rest of the day, which does not:
+/// writing the order lines and dropping them before [`DayRest::finish`] frees the biggest part
+/// of a day's memory before the other tables are built.
+pub fn begin_day(
+    prev: CarriedState,
+    mut partial: Partial,
+    ctx: &DayContext,
+    threads: usize,
+) -> Result<(OrderLines, DayRest), RollupError> {
     let d = ctx.day;
     if let Some(prev_day) = prev.day {
         if prev_day != d - 1 {
@@ -268,9 +287,12 @@ pub fn compute_day_on(
         member_of: &member_of,
         has_timeline: &has_timeline,
         installs: &installs_of,
+        shipments_before: &shipments,
     };
     let fold = |shards: &[OrderShard]| -> Result<DayOrders, RollupError> {
         let mut acc = DayOrders::default();
+        // At most every order of these shards is placed on the day.
+        acc.placed.reserve_exact(shards.iter().map(|s| s.len()).sum());
         acc.fold(&cx, &mut cx.shops.clone(), shards.iter().flat_map(|s| s.iter()))?;
         Ok(acc)
     };
@@ -286,7 +308,9 @@ pub fn compute_day_on(
                 .map(|h| h.join().unwrap_or_else(|_| Err(RollupError::Internal("order fold panicked".into()))))
                 .collect()
         });
-        let mut merged = DayOrders::default();
+        // Merged into the first fold (its maps already hold most keys: no regrowing from empty).
+        let mut folds = folds.into_iter();
+        let mut merged = folds.next().unwrap_or_else(|| Ok(DayOrders::default()))?;
         for f in folds {
             merged.merge(f?);
         }
@@ -305,362 +329,410 @@ pub fn compute_day_on(
     stats.lines_placed = day.lines_placed;
     stats.refund_lines = day.refund_lines;
     let DayOrders { sales, pairs, shop_days, hourly, service, members, scopes_today, placed: placed_today, .. } = day;
+    let symbols = Arc::new(std::mem::take(&mut partial.symbols));
+    let order_lines = OrderLines::new(std::mem::take(&mut partial.orders), Arc::clone(&symbols), placed_today);
+    let rest =
+        DayRest { state, stats, symbols, products, sales, pairs, shop_days, hourly, service, members, scopes_today };
+    Ok((order_lines, rest))
+}
 
-    let s = &partial.symbols;
-    let text = |id: Sym| s.name(id).clone();
-    let text_opt = |id: Sym| s.name_opt(id).cloned();
+/// The day's tables other than the order lines, and the state it hands on.
+pub struct DayTables {
+    pub tables: Vec<Table>,
+    pub state: CarriedState,
+    pub stats: DayStats,
+}
 
-    // ---- inventory ----
-    let mut today_by_pair: HashMap<(Text, Text), PairDay> =
-        pairs.into_iter().map(|((loc, sku), p)| ((text(loc), text(sku)), p)).collect();
-    let mut all_pairs: Vec<(Text, Text)> = state.stock.keys().cloned().collect();
-    all_pairs.extend(today_by_pair.keys().filter(|k| !state.stock.contains_key(*k)).cloned());
-    all_pairs.sort();
-    let standard_cost = |sku: &Text| -> Option<i64> {
-        // Product facts are keyed by symbol; look the SKU up by name once per pair.
-        s.lookup(sku).and_then(|id| products.get(&id)).and_then(|(c, _)| *c)
-    };
-    let mut inbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
-    for ((_, loc, sku), q) in &state.inbound {
-        *inbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (*q).max(0);
-    }
-    let mut outbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
-    for ((reference, loc, sku), q) in &state.transfers_out {
-        let arrived = state.transfers_in.get(&(in_ref(reference), sku.clone())).copied().unwrap_or(0);
-        *outbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (q - arrived).max(0);
-    }
-    state.shipments.retain(|_, sh| sh.delivered_day.is_none_or(|dd| dd > d));
-    for sh in state.shipments.values() {
-        for (sku, q) in &sh.lines {
-            *outbound_by_pair.entry((sh.location_id.clone(), sku.clone())).or_default() += q;
+/// What the day's tables (all but the order lines) are built from: the folded orders and
+/// movements, without the order facts.
+pub struct DayRest {
+    state: CarriedState,
+    stats: DayStats,
+    symbols: Arc<Symbols>,
+    /// Standard cost and installation flag by SKU.
+    products: HashMap<Sym, (Option<i64>, bool)>,
+    sales: HashMap<(Sym, Sym, Sym, Sym, Sym), SalesDay>,
+    pairs: HashMap<(Sym, Sym), PairDay>,
+    shop_days: HashMap<(Sym, Sym, Sym), ShopDay>,
+    hourly: HashMap<(Sym, Sym, i32), (i64, i64)>,
+    service: HashMap<(Sym, Sym), i64>,
+    members: HashMap<Sym, MemberDay>,
+    scopes_today: HashSet<Sym>,
+}
+
+impl DayRest {
+    pub fn finish(self, ctx: &DayContext) -> Result<DayTables, RollupError> {
+        let DayRest {
+            mut state,
+            mut stats,
+            symbols,
+            products,
+            sales,
+            pairs,
+            shop_days,
+            hourly,
+            service,
+            members,
+            scopes_today,
+        } = self;
+        let d = ctx.day;
+        let s = &*symbols;
+        let text = |id: Sym| s.name(id).clone();
+        let text_opt = |id: Sym| s.name_opt(id).cloned();
+
+        // ---- inventory ----
+        let mut today_by_pair: HashMap<(Text, Text), PairDay> =
+            pairs.into_iter().map(|((loc, sku), p)| ((text(loc), text(sku)), p)).collect();
+        let mut all_pairs: Vec<(Text, Text)> = state.stock.keys().cloned().collect();
+        all_pairs.extend(today_by_pair.keys().filter(|k| !state.stock.contains_key(*k)).cloned());
+        all_pairs.sort();
+        let standard_cost = |sku: &Text| -> Option<i64> {
+            // Product facts are keyed by symbol; look the SKU up by name once per pair.
+            s.lookup(sku).and_then(|id| products.get(&id)).and_then(|(c, _)| *c)
+        };
+        let mut inbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
+        for ((_, loc, sku), q) in &state.inbound {
+            *inbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (*q).max(0);
         }
-    }
-    let mut unit_costs: HashMap<(Text, Text), UnitCost> = HashMap::default();
-    let mut inventory = TableBuilder::with_rows("inventory_daily", schema::INVENTORY_DAILY, all_pairs.len());
-    for pair in all_pairs {
-        let today = today_by_pair.remove(&pair).unwrap_or_default();
-        let ps = state.stock.entry(pair.clone()).or_default();
-        let opening = ps.closing_qty;
-        let mut adjusted = today.adjusted;
-        let closing = match today.timeline {
-            Some(mut events) => {
-                // At one instant, other events before counts; counts in movement-id order.
-                events.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
-                let mut stock = opening;
-                for (_, is_count, _, q) in events {
-                    if is_count {
-                        adjusted += q - stock;
-                        stock = q;
-                    } else {
-                        stock += q;
+        let mut outbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
+        for ((reference, loc, sku), q) in &state.transfers_out {
+            let arrived = state.transfers_in.get(&(in_ref(reference), sku.clone())).copied().unwrap_or(0);
+            *outbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (q - arrived).max(0);
+        }
+        state.shipments.retain(|_, sh| sh.delivered_day.is_none_or(|dd| dd > d));
+        for sh in state.shipments.values() {
+            for (sku, q) in &sh.lines {
+                *outbound_by_pair.entry((sh.location_id.clone(), sku.clone())).or_default() += q;
+            }
+        }
+        let mut unit_costs: HashMap<(Text, Text), UnitCost> = HashMap::default();
+        let mut inventory = TableBuilder::with_rows("inventory_daily", schema::INVENTORY_DAILY, all_pairs.len());
+        for pair in all_pairs {
+            let today = today_by_pair.remove(&pair).unwrap_or_default();
+            let ps = state.stock.entry(pair.clone()).or_default();
+            let opening = ps.closing_qty;
+            let mut adjusted = today.adjusted;
+            let closing = match today.timeline {
+                Some(mut events) => {
+                    // At one instant, other events before counts; counts in movement-id order.
+                    events.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+                    let mut stock = opening;
+                    for (_, is_count, _, q) in events {
+                        if is_count {
+                            adjusted += q - stock;
+                            stock = q;
+                        } else {
+                            stock += q;
+                        }
                     }
+                    stock
                 }
-                stock
-            }
-            None => {
-                opening + today.received - today.sold + today.returned + today.adjusted + today.transfer_in
-                    - today.transfer_out
-            }
-        };
-        ps.closing_qty = closing;
-        ps.receipts_qty += today.received;
-        ps.receipts_cost += today.received_cost;
-        let uc = if ps.receipts_qty > 0 {
-            UnitCost { cents: ps.receipts_cost, qty: i128::from(ps.receipts_qty) }
-        } else {
-            UnitCost { cents: i128::from(standard_cost(&pair.1).unwrap_or(0)), qty: 1 }
-        };
-        let value = cost(closing, uc);
-        ps.recent.retain(|(day, ..)| *day > d - 28);
-        ps.recent.push((d, today.sold, cost(today.sold - today.returned, uc), value));
-        let sold_28d: i64 = ps.recent.iter().map(|r| r.1).sum();
-        let cogs_28d: i64 = ps.recent.iter().map(|r| r.2).sum();
-        let value_28d: i64 = ps.recent.iter().map(|r| r.3).sum();
-        inventory.push(vec![
-            Cell::S(Some(pair.0.clone())),
-            Cell::S(Some(pair.1.clone())),
-            Cell::I(Some(opening)),
-            Cell::I(Some(today.received)),
-            Cell::I(Some(today.sold)),
-            Cell::I(Some(today.returned)),
-            Cell::I(Some(adjusted)),
-            Cell::I(Some(today.transfer_in)),
-            Cell::I(Some(today.transfer_out)),
-            Cell::I(Some(closing)),
-            Cell::I(Some(inbound_by_pair.get(&pair).copied().unwrap_or(0))),
-            Cell::I(Some(outbound_by_pair.get(&pair).copied().unwrap_or(0))),
-            Cell::C(Some(round_div(uc.cents, uc.qty))),
-            Cell::C(Some(value)),
-            Cell::I(Some(sold_28d)),
-            Cell::F((sold_28d != 0).then(|| closing as f64 / (sold_28d as f64 / 28.0))),
-            Cell::F((value_28d != 0).then(|| cogs_28d as f64 / (value_28d as f64 / 28.0))),
-        ])?;
-        unit_costs.insert(pair, uc);
-    }
-    let unit_cost_of = |loc: &Text, sku: &Text| -> Result<UnitCost, RollupError> {
-        unit_costs
-            .get(&(loc.clone(), sku.clone()))
-            .copied()
-            .ok_or_else(|| RollupError::Internal(format!("no stock row for {loc}/{sku}")))
-    };
-
-    // ---- sales_daily ----
-    let mut sales_rows: Vec<(SalesKey, SalesDay)> = sales
-        .into_iter()
-        .map(|((pf, shop, store, sku, cur), v)| ((text(pf), text(shop), text_opt(store), text(sku), text(cur)), v))
-        .collect();
-    sales_rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut sales_table = TableBuilder::with_rows("sales_daily", schema::SALES_DAILY, sales_rows.len());
-    let mut shop_cogs: HashMap<(Text, Text, Text), i64> = HashMap::default();
-    let is_new = |member: &Sym, state: &CarriedState| !state.members.contains_key(s.name(*member));
-    for (key, v) in &sales_rows {
-        let uc = unit_cost_of(&text(v.location), &key.3)?;
-        let cogs = cost(v.units_sold - v.units_refunded, uc);
-        let net = v.gross - v.discounts - v.refunds;
-        let history = state.sales.get(key);
-        let (prev_net, prev_units) = history.map_or((0, 0), |h| {
-            h.iter().filter(|(day, ..)| *day >= d - 28 && *day < d).fold((0, 0), |acc, r| (acc.0 + r.1, acc.1 + r.2))
-        });
-        let new_customers = v.members.iter().filter(|m| is_new(m, &state)).count();
-        *shop_cogs.entry((key.0.clone(), key.1.clone(), key.4.clone())).or_default() += cogs;
-        sales_table.push(vec![
-            Cell::S(Some(key.0.clone())),
-            Cell::S(Some(key.1.clone())),
-            Cell::S(key.2.clone()),
-            Cell::S(Some(key.3.clone())),
-            Cell::S(Some(key.4.clone())),
-            Cell::I(Some(v.orders)),
-            Cell::I(Some(v.units_sold)),
-            Cell::I(Some(v.units_refunded)),
-            Cell::C(Some(v.gross)),
-            Cell::C(Some(v.discounts)),
-            Cell::C(Some(v.refunds)),
-            Cell::C(Some(net)),
-            Cell::C(Some(cogs)),
-            Cell::C(Some(net - cogs)),
-            Cell::F((net != 0).then(|| (net - cogs) as f64 / net as f64)),
-            Cell::C(
-                (v.units_sold != 0).then(|| round_div(i128::from(v.gross - v.discounts), i128::from(v.units_sold))),
-            ),
-            Cell::C((prev_units != 0).then(|| round_div(i128::from(prev_net), i128::from(prev_units)))),
-            Cell::I(Some(v.members.len() as i64)),
-            Cell::I(Some(new_customers as i64)),
-        ])?;
-    }
-    for (key, v) in &sales_rows {
-        if v.units_sold != 0 || v.gross != 0 || v.discounts != 0 {
-            let h = state.sales.entry(key.clone()).or_default();
-            h.push((d, v.gross - v.discounts, v.units_sold));
-        }
-    }
-    state.sales.retain(|_, h| {
-        h.retain(|(day, ..)| *day > d - 28);
-        !h.is_empty()
-    });
-
-    // ---- shop_daily ----
-    let mut shop_rows: Vec<((Text, Text, Text), ShopDay)> =
-        shop_days.into_iter().map(|((pf, shop, cur), v)| ((text(pf), text(shop), text(cur)), v)).collect();
-    shop_rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut shop_table = TableBuilder::new("shop_daily", schema::SHOP_DAILY);
-    let mut by_currency: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
-    let mut issued_to: HashSet<(Text, Text)> = HashSet::default();
-    for (key, v) in shop_rows {
-        let net = v.subtotal - v.refunds;
-        let cogs = shop_cogs.get(&key).copied().unwrap_or(0);
-        let c = by_currency.entry(key.2.to_string()).or_default();
-        c.0 += net;
-        c.1 += net - cogs;
-        // A shop's points go on its first row (a shop sells in one currency in practice).
-        let issued = ctx.points.as_ref().map(|p| {
-            if issued_to.insert((key.0.clone(), key.1.clone())) {
-                p.issued.get(&(key.0.to_string(), key.1.to_string())).copied().unwrap_or(0)
+                None => {
+                    opening + today.received - today.sold + today.returned + today.adjusted + today.transfer_in
+                        - today.transfer_out
+                }
+            };
+            ps.closing_qty = closing;
+            ps.receipts_qty += today.received;
+            ps.receipts_cost += today.received_cost;
+            let uc = if ps.receipts_qty > 0 {
+                UnitCost { cents: ps.receipts_cost, qty: i128::from(ps.receipts_qty) }
             } else {
-                0
-            }
-        });
-        shop_table.push(vec![
-            Cell::S(Some(key.0)),
-            Cell::S(Some(key.1)),
-            Cell::S(Some(key.2)),
-            Cell::I(Some(v.orders)),
-            Cell::I(Some(v.members.len() as i64)),
-            Cell::C(Some(net)),
-            Cell::C(Some(cogs)),
-            Cell::C(Some(net - cogs)),
-            Cell::C((v.orders != 0).then(|| round_div(i128::from(v.subtotal), i128::from(v.orders)))),
-            Cell::I(issued),
-            Cell::I(None),
-            Cell::I(None),
-            Cell::I(None),
-        ])?;
-    }
-    if let Some(p) = &ctx.points {
-        // Member-wide figures: one row for the whole deployment, no money (currencies differ).
-        let all: Text = Arc::from("all");
-        shop_table.push(vec![
-            Cell::S(Some(all.clone())),
-            Cell::S(Some(all.clone())),
-            Cell::S(Some(all)),
-            Cell::I(None),
-            Cell::I(None),
-            Cell::C(None),
-            Cell::C(None),
-            Cell::C(None),
-            Cell::C(None),
-            Cell::I(Some(p.issued.values().sum())),
-            Cell::I(Some(p.redeemed)),
-            Cell::I(Some(p.expired)),
-            Cell::I(Some(p.liability)),
-        ])?;
-    }
-
-    // ---- members: fold the day into each history ----
-    let all_scope: Text = Arc::from("all");
-    let mut member_days: Vec<(Sym, MemberDay)> = members.into_iter().collect();
-    member_days.sort_by(|a, b| s.name(a.0).cmp(s.name(b.0)));
-    for (member, md) in member_days {
-        let mut margin_cost = 0i64;
-        for (loc, sku, n) in &md.units {
-            margin_cost += cost(*n, unit_cost_of(&text(*loc), &text(*sku))?);
+                UnitCost { cents: i128::from(standard_cost(&pair.1).unwrap_or(0)), qty: 1 }
+            };
+            let value = cost(closing, uc);
+            ps.recent.retain(|(day, ..)| *day > d - 28);
+            ps.recent.push((d, today.sold, cost(today.sold - today.returned, uc), value));
+            let sold_28d: i64 = ps.recent.iter().map(|r| r.1).sum();
+            let cogs_28d: i64 = ps.recent.iter().map(|r| r.2).sum();
+            let value_28d: i64 = ps.recent.iter().map(|r| r.3).sum();
+            inventory.push(vec![
+                Cell::S(Some(pair.0.clone())),
+                Cell::S(Some(pair.1.clone())),
+                Cell::I(Some(opening)),
+                Cell::I(Some(today.received)),
+                Cell::I(Some(today.sold)),
+                Cell::I(Some(today.returned)),
+                Cell::I(Some(adjusted)),
+                Cell::I(Some(today.transfer_in)),
+                Cell::I(Some(today.transfer_out)),
+                Cell::I(Some(closing)),
+                Cell::I(Some(inbound_by_pair.get(&pair).copied().unwrap_or(0))),
+                Cell::I(Some(outbound_by_pair.get(&pair).copied().unwrap_or(0))),
+                Cell::C(Some(round_div(uc.cents, uc.qty))),
+                Cell::C(Some(value)),
+                Cell::I(Some(sold_28d)),
+                Cell::F((sold_28d != 0).then(|| closing as f64 / (sold_28d as f64 / 28.0))),
+                Cell::F((value_28d != 0).then(|| cogs_28d as f64 / (value_28d as f64 / 28.0))),
+            ])?;
+            unit_costs.insert(pair, uc);
         }
-        let net = md.subtotal - md.refunds;
-        let placed: u32 = md.orders.values().sum();
-        let name = text(member);
-        let h = match state.members.get_mut(&name) {
-            Some(h) => h,
-            None if placed > 0 => state.members.entry(name.clone()).or_insert_with(|| MemberHistory {
-                first_day: d,
-                last_day: d,
-                ..MemberHistory::default()
-            }),
-            // Refunds of a member with no counted order in the history: nothing to attach to.
-            None => continue,
+        let unit_cost_of = |loc: &Text, sku: &Text| -> Result<UnitCost, RollupError> {
+            unit_costs
+                .get(&(loc.clone(), sku.clone()))
+                .copied()
+                .ok_or_else(|| RollupError::Internal(format!("no stock row for {loc}/{sku}")))
         };
-        h.net_sales += net;
-        h.gross_margin += net - margin_cost;
-        if placed > 0 {
-            h.first_day = h.first_day.min(d);
-            h.last_day = h.last_day.max(d);
-            h.orders += i64::from(placed);
-            for (platform, n) in &md.orders {
-                let scope = text(*platform);
-                if !h.platforms.contains(&scope) {
-                    h.platforms.push(scope.clone());
-                    h.platforms.sort();
+
+        // ---- sales_daily ----
+        let mut sales_rows: Vec<(SalesKey, SalesDay)> = sales
+            .into_iter()
+            .map(|((pf, shop, store, sku, cur), v)| ((text(pf), text(shop), text_opt(store), text(sku), text(cur)), v))
+            .collect();
+        sales_rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut sales_table = TableBuilder::with_rows("sales_daily", schema::SALES_DAILY, sales_rows.len());
+        let mut shop_cogs: HashMap<(Text, Text, Text), i64> = HashMap::default();
+        let is_new = |member: &Sym, state: &CarriedState| !state.members.contains_key(s.name(*member));
+        for (key, v) in &sales_rows {
+            let uc = unit_cost_of(&text(v.location), &key.3)?;
+            let cogs = cost(v.units_sold - v.units_refunded, uc);
+            let net = v.gross - v.discounts - v.refunds;
+            let history = state.sales.get(key);
+            let (prev_net, prev_units) = history.map_or((0, 0), |h| {
+                h.iter()
+                    .filter(|(day, ..)| *day >= d - 28 && *day < d)
+                    .fold((0, 0), |acc, r| (acc.0 + r.1, acc.1 + r.2))
+            });
+            let new_customers = v.members.iter().filter(|m| is_new(m, &state)).count();
+            *shop_cogs.entry((key.0.clone(), key.1.clone(), key.4.clone())).or_default() += cogs;
+            sales_table.push(vec![
+                Cell::S(Some(key.0.clone())),
+                Cell::S(Some(key.1.clone())),
+                Cell::S(key.2.clone()),
+                Cell::S(Some(key.3.clone())),
+                Cell::S(Some(key.4.clone())),
+                Cell::I(Some(v.orders)),
+                Cell::I(Some(v.units_sold)),
+                Cell::I(Some(v.units_refunded)),
+                Cell::C(Some(v.gross)),
+                Cell::C(Some(v.discounts)),
+                Cell::C(Some(v.refunds)),
+                Cell::C(Some(net)),
+                Cell::C(Some(cogs)),
+                Cell::C(Some(net - cogs)),
+                Cell::F((net != 0).then(|| (net - cogs) as f64 / net as f64)),
+                Cell::C(
+                    (v.units_sold != 0).then(|| round_div(i128::from(v.gross - v.discounts), i128::from(v.units_sold))),
+                ),
+                Cell::C((prev_units != 0).then(|| round_div(i128::from(prev_net), i128::from(prev_units)))),
+                Cell::I(Some(v.members.len() as i64)),
+                Cell::I(Some(new_customers as i64)),
+            ])?;
+        }
+        for (key, v) in &sales_rows {
+            if v.units_sold != 0 || v.gross != 0 || v.discounts != 0 {
+                let h = state.sales.entry(key.clone()).or_default();
+                h.push((d, v.gross - v.discounts, v.units_sold));
+            }
+        }
+        state.sales.retain(|_, h| {
+            h.retain(|(day, ..)| *day > d - 28);
+            !h.is_empty()
+        });
+
+        // ---- shop_daily ----
+        let mut shop_rows: Vec<((Text, Text, Text), ShopDay)> =
+            shop_days.into_iter().map(|((pf, shop, cur), v)| ((text(pf), text(shop), text(cur)), v)).collect();
+        shop_rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut shop_table = TableBuilder::new("shop_daily", schema::SHOP_DAILY);
+        let mut by_currency: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+        let mut issued_to: HashSet<(Text, Text)> = HashSet::default();
+        for (key, v) in shop_rows {
+            let net = v.subtotal - v.refunds;
+            let cogs = shop_cogs.get(&key).copied().unwrap_or(0);
+            let c = by_currency.entry(key.2.to_string()).or_default();
+            c.0 += net;
+            c.1 += net - cogs;
+            // A shop's points go on its first row (a shop sells in one currency in practice).
+            let issued = ctx.points.as_ref().map(|p| {
+                if issued_to.insert((key.0.clone(), key.1.clone())) {
+                    p.issued.get(&(key.0.to_string(), key.1.to_string())).copied().unwrap_or(0)
+                } else {
+                    0
+                }
+            });
+            shop_table.push(vec![
+                Cell::S(Some(key.0)),
+                Cell::S(Some(key.1)),
+                Cell::S(Some(key.2)),
+                Cell::I(Some(v.orders)),
+                Cell::I(Some(v.members.len() as i64)),
+                Cell::C(Some(net)),
+                Cell::C(Some(cogs)),
+                Cell::C(Some(net - cogs)),
+                Cell::C((v.orders != 0).then(|| round_div(i128::from(v.subtotal), i128::from(v.orders)))),
+                Cell::I(issued),
+                Cell::I(None),
+                Cell::I(None),
+                Cell::I(None),
+            ])?;
+        }
+        if let Some(p) = &ctx.points {
+            // Member-wide figures: one row for the whole deployment, no money (currencies differ).
+            let all: Text = Arc::from("all");
+            shop_table.push(vec![
+                Cell::S(Some(all.clone())),
+                Cell::S(Some(all.clone())),
+                Cell::S(Some(all)),
+                Cell::I(None),
+                Cell::I(None),
+                Cell::C(None),
+                Cell::C(None),
+                Cell::C(None),
+                Cell::C(None),
+                Cell::I(Some(p.issued.values().sum())),
+                Cell::I(Some(p.redeemed)),
+                Cell::I(Some(p.expired)),
+                Cell::I(Some(p.liability)),
+            ])?;
+        }
+
+        // ---- members: fold the day into each history ----
+        let all_scope: Text = Arc::from("all");
+        let mut member_days: Vec<(Sym, MemberDay)> = members.into_iter().collect();
+        member_days.sort_by(|a, b| s.name(a.0).cmp(s.name(b.0)));
+        for (member, md) in member_days {
+            let mut margin_cost = 0i64;
+            for (loc, sku, n) in &md.units {
+                margin_cost += cost(*n, unit_cost_of(&text(*loc), &text(*sku))?);
+            }
+            let net = md.subtotal - md.refunds;
+            let placed: u32 = md.orders.values().sum();
+            let name = text(member);
+            let h = match state.members.get_mut(&name) {
+                Some(h) => h,
+                None if placed > 0 => state.members.entry(name.clone()).or_insert_with(|| MemberHistory {
+                    first_day: d,
+                    last_day: d,
+                    ..MemberHistory::default()
+                }),
+                // Refunds of a member with no counted order in the history: nothing to attach to.
+                None => continue,
+            };
+            h.net_sales += net;
+            h.gross_margin += net - margin_cost;
+            if placed > 0 {
+                h.first_day = h.first_day.min(d);
+                h.last_day = h.last_day.max(d);
+                h.orders += i64::from(placed);
+                for (platform, n) in &md.orders {
+                    let scope = text(*platform);
+                    if !h.platforms.contains(&scope) {
+                        h.platforms.push(scope.clone());
+                        h.platforms.sort();
+                    }
+                    h.scopes
+                        .entry(scope)
+                        .or_insert_with(|| ScopeHistory { first_day: d, recent: Vec::new() })
+                        .add_orders(d, *n);
                 }
                 h.scopes
-                    .entry(scope)
+                    .entry(all_scope.clone())
                     .or_insert_with(|| ScopeHistory { first_day: d, recent: Vec::new() })
-                    .add_orders(d, *n);
+                    .add_orders(d, placed);
             }
-            h.scopes
-                .entry(all_scope.clone())
-                .or_insert_with(|| ScopeHistory { first_day: d, recent: Vec::new() })
-                .add_orders(d, placed);
         }
-    }
 
-    // ---- customers_daily ----
-    let mut scopes: Vec<Text> = scopes_today.iter().map(|p| text(*p)).collect();
-    scopes.push(all_scope.clone());
-    scopes.sort();
-    scopes.dedup();
-    let mut customers = TableBuilder::new("customers_daily", schema::CUSTOMERS_DAILY);
-    for scope in &scopes {
-        let (mut active, mut new, mut returning, mut repeat, mut cohort, mut retained) =
-            (0i64, 0i64, 0i64, 0i64, 0i64, 0i64);
-        for h in state.members.values() {
-            let Some(sh) = h.scopes.get(scope) else { continue };
-            let n365 = sh.orders_since(d - 364);
-            let on_d = sh.recent.last().is_some_and(|(day, _)| *day == d);
-            active += i64::from(n365 > 0);
-            new += i64::from(sh.first_day == d);
-            returning += i64::from(on_d && sh.first_day < d);
-            repeat += i64::from(n365 >= 2);
-            let in_cohort = sh.first_day >= d - 729 && sh.first_day <= d - 365;
-            cohort += i64::from(in_cohort);
-            retained += i64::from(in_cohort && n365 > 0);
+        // ---- customers_daily ----
+        let mut scopes: Vec<Text> = scopes_today.iter().map(|p| text(*p)).collect();
+        scopes.push(all_scope.clone());
+        scopes.sort();
+        scopes.dedup();
+        let mut customers = TableBuilder::new("customers_daily", schema::CUSTOMERS_DAILY);
+        for scope in &scopes {
+            let (mut active, mut new, mut returning, mut repeat, mut cohort, mut retained) =
+                (0i64, 0i64, 0i64, 0i64, 0i64, 0i64);
+            for h in state.members.values() {
+                let Some(sh) = h.scopes.get(scope) else { continue };
+                let n365 = sh.orders_since(d - 364);
+                let on_d = sh.recent.last().is_some_and(|(day, _)| *day == d);
+                active += i64::from(n365 > 0);
+                new += i64::from(sh.first_day == d);
+                returning += i64::from(on_d && sh.first_day < d);
+                repeat += i64::from(n365 >= 2);
+                let in_cohort = sh.first_day >= d - 729 && sh.first_day <= d - 365;
+                cohort += i64::from(in_cohort);
+                retained += i64::from(in_cohort && n365 > 0);
+            }
+            if *scope == all_scope {
+                stats.kpis.active_customers = active;
+                stats.kpis.new_customers = new;
+                stats.kpis.returning_customers = returning;
+            }
+            customers.push(vec![
+                Cell::S(Some(scope.clone())),
+                Cell::I(Some(active)),
+                Cell::I(Some(new)),
+                Cell::I(Some(returning)),
+                Cell::F((active != 0).then(|| repeat as f64 / active as f64)),
+                Cell::I(Some(cohort)),
+                Cell::I(Some(retained)),
+            ])?;
         }
-        if *scope == all_scope {
-            stats.kpis.active_customers = active;
-            stats.kpis.new_customers = new;
-            stats.kpis.returning_customers = returning;
+        for h in state.members.values_mut() {
+            for sh in h.scopes.values_mut() {
+                sh.recent.retain(|(day, _)| *day >= d - 364);
+            }
         }
-        customers.push(vec![
-            Cell::S(Some(scope.clone())),
-            Cell::I(Some(active)),
-            Cell::I(Some(new)),
-            Cell::I(Some(returning)),
-            Cell::F((active != 0).then(|| repeat as f64 / active as f64)),
-            Cell::I(Some(cohort)),
-            Cell::I(Some(retained)),
-        ])?;
-    }
-    for h in state.members.values_mut() {
-        for sh in h.scopes.values_mut() {
-            sh.recent.retain(|(day, _)| *day >= d - 364);
+
+        // ---- member_value ----
+        let mut member_ids: Vec<&Text> = state.members.keys().collect();
+        member_ids.sort();
+        let mut member_value = TableBuilder::with_rows("member_value", schema::MEMBER_VALUE, member_ids.len());
+        for id in member_ids {
+            let h = &state.members[id];
+            member_value.push(vec![
+                Cell::S(Some(id.clone())),
+                Cell::D(Some(h.first_day)),
+                Cell::D(Some(h.last_day)),
+                Cell::I(Some(h.orders)),
+                Cell::C(Some(h.net_sales)),
+                Cell::C(Some(h.gross_margin)),
+                Cell::S(Some(Arc::from(h.platforms.join(",").as_str()))),
+                Cell::I(ctx.points.as_ref().and_then(|p| p.balances.get(&**id).copied())),
+            ])?;
         }
-    }
 
-    // ---- member_value ----
-    let mut member_ids: Vec<&Text> = state.members.keys().collect();
-    member_ids.sort();
-    let mut member_value = TableBuilder::with_rows("member_value", schema::MEMBER_VALUE, member_ids.len());
-    for id in member_ids {
-        let h = &state.members[id];
-        member_value.push(vec![
-            Cell::S(Some(id.clone())),
-            Cell::D(Some(h.first_day)),
-            Cell::D(Some(h.last_day)),
-            Cell::I(Some(h.orders)),
-            Cell::C(Some(h.net_sales)),
-            Cell::C(Some(h.gross_margin)),
-            Cell::S(Some(Arc::from(h.platforms.join(",").as_str()))),
-            Cell::I(ctx.points.as_ref().and_then(|p| p.balances.get(&**id).copied())),
-        ])?;
-    }
+        // ---- orders_hourly ----
+        type HourKey = (Text, Text, i32);
+        let mut hourly_rows: Vec<(HourKey, (i64, i64))> =
+            hourly.into_iter().map(|((pf, shop, hour), v)| ((text(pf), text(shop), hour), v)).collect();
+        hourly_rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut hourly_table = TableBuilder::new("orders_hourly", schema::ORDERS_HOURLY);
+        for ((pf, shop, hour), (orders, net)) in hourly_rows {
+            hourly_table.push(vec![
+                Cell::S(Some(pf)),
+                Cell::S(Some(shop)),
+                Cell::I32(Some(hour)),
+                Cell::I(Some(orders)),
+                Cell::C(Some(net)),
+            ])?;
+        }
 
-    // ---- orders_hourly ----
-    type HourKey = (Text, Text, i32);
-    let mut hourly_rows: Vec<(HourKey, (i64, i64))> =
-        hourly.into_iter().map(|((pf, shop, hour), v)| ((text(pf), text(shop), hour), v)).collect();
-    hourly_rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut hourly_table = TableBuilder::new("orders_hourly", schema::ORDERS_HOURLY);
-    for ((pf, shop, hour), (orders, net)) in hourly_rows {
-        hourly_table.push(vec![
-            Cell::S(Some(pf)),
-            Cell::S(Some(shop)),
-            Cell::I32(Some(hour)),
-            Cell::I(Some(orders)),
-            Cell::C(Some(net)),
-        ])?;
-    }
+        // ---- service_demand_daily ----
+        let mut service_rows: Vec<((Option<Text>, Text), i64)> =
+            service.into_iter().map(|((city, sku), n)| ((text_opt(city), text(sku)), n)).collect();
+        service_rows.sort();
+        let mut service_table = TableBuilder::new("service_demand_daily", schema::SERVICE_DEMAND_DAILY);
+        for ((city, sku), n) in service_rows {
+            service_table.push(vec![Cell::S(city), Cell::S(Some(sku)), Cell::I(Some(n))])?;
+        }
 
-    // ---- service_demand_daily ----
-    let mut service_rows: Vec<((Option<Text>, Text), i64)> =
-        service.into_iter().map(|((city, sku), n)| ((text_opt(city), text(sku)), n)).collect();
-    service_rows.sort();
-    let mut service_table = TableBuilder::new("service_demand_daily", schema::SERVICE_DEMAND_DAILY);
-    for ((city, sku), n) in service_rows {
-        service_table.push(vec![Cell::S(city), Cell::S(Some(sku)), Cell::I(Some(n))])?;
+        stats.kpis.by_currency = by_currency.into_iter().map(|(c, (net, margin))| (c, net, margin)).collect();
+        stats.kpis.units_sold = sales_rows.iter().map(|(_, v)| v.units_sold).sum();
+        stats.kpis.stock_units = state.stock.values().map(|p| p.closing_qty).sum();
+        state.day = Some(d);
+        let tables = vec![
+            sales_table.finish(),
+            inventory.finish(),
+            shop_table.finish(),
+            customers.finish(),
+            hourly_table.finish(),
+            service_table.finish(),
+            member_value.finish(),
+        ];
+        Ok(DayTables { tables, state, stats })
     }
-
-    stats.kpis.by_currency = by_currency.into_iter().map(|(c, (net, margin))| (c, net, margin)).collect();
-    stats.kpis.units_sold = sales_rows.iter().map(|(_, v)| v.units_sold).sum();
-    stats.kpis.stock_units = state.stock.values().map(|p| p.closing_qty).sum();
-    state.day = Some(d);
-    let tables = vec![
-        sales_table.finish(),
-        inventory.finish(),
-        shop_table.finish(),
-        customers.finish(),
-        hourly_table.finish(),
-        service_table.finish(),
-        member_value.finish(),
-    ];
-    let order_lines = OrderLines::new(partial, placed_today);
-    Ok(DayOutput { order_lines, tables, state, stats })
 }
 
 /// The `transfers_in` key a `transfers_out` reference pairs with (absent references never pair).

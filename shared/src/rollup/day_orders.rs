@@ -9,7 +9,7 @@ use std::collections::HashMap as StdHashMap;
 
 use super::compute::{shop_format, DayContext};
 use super::order_lines::Placed;
-use super::partial::{IntHash, OrderFacts, Sym, Symbols, NO_SYM};
+use super::partial::{IntHash, KeyMap, OrderFacts, Sym, Symbols, NO_SYM};
 use super::state::{Shipment, Text};
 use super::time::{Day, LocalClock};
 use super::RollupError;
@@ -115,6 +115,8 @@ pub(super) struct FoldContext<'a> {
     pub has_timeline: &'a (dyn Fn(Sym, Sym) -> bool + Sync),
     /// Whether a SKU needs installation (service demand).
     pub installs: &'a (dyn Fn(Sym) -> bool + Sync),
+    /// The shipments in transit at the end of the day before, by order key.
+    pub shipments_before: &'a KeyMap<Shipment>,
 }
 
 /// The day's orders folded: the input of every order-based table.
@@ -128,7 +130,8 @@ pub(super) struct DayOrders {
     pub members: HashMap<Sym, MemberDay>,
     pub scopes_today: HashSet<Sym>,
     pub placed: Vec<Placed>,
-    /// For each order whose shipment changed state: in transit (`Some`) or no longer (`None`).
+    /// Orders in transit at the end of the day (`Some`), and orders in transit the day before
+    /// that no longer are (`None`).
     pub shipments: Vec<(u128, Option<Shipment>)>,
     pub orders_placed: u64,
     pub orders_counted: u64,
@@ -168,6 +171,8 @@ impl DayOrders {
             m.units.extend(v.units);
         }
         self.scopes_today.extend(other.scopes_today);
+        // Exactly: millions of placed orders, and doubling would leave up to half of it empty.
+        self.placed.reserve_exact(other.placed.len());
         self.placed.extend(other.placed);
         self.shipments.extend(other.shipments);
         self.orders_placed += other.orders_placed;
@@ -196,13 +201,12 @@ impl DayOrders {
         &mut self,
         cx: &FoldContext<'_>,
         shops: &mut HashMap<(Sym, Sym), Shop>,
-        orders: impl Iterator<Item = &'o (u128, OrderFacts)>,
+        orders: impl Iterator<Item = (u128, &'o OrderFacts)>,
     ) -> Result<(), RollupError> {
         let d = cx.day;
         let mut order_units: Vec<(Sym, i64)> = Vec::new();
         let mut skus_seen: Vec<Sym> = Vec::new();
         for (key, o) in orders {
-            let key = *key;
             let shop = shops
                 .get_mut(&(o.platform, o.shop_id))
                 .ok_or_else(|| RollupError::Internal("an order's shop was not resolved before the fold".into()))?;
@@ -225,10 +229,10 @@ impl DayOrders {
                     let lines = o.lines.iter().map(|l| (s.name(l.sku).clone(), l.quantity)).collect();
                     let shipment = Shipment { location_id: s.name(location).clone(), delivered_day, lines };
                     self.shipments.push((key, Some(shipment)));
-                } else {
+                } else if cx.shipments_before.contains_key(&key) {
                     self.shipments.push((key, None));
                 }
-            } else if o.cancelled || o.shipped_at.get().is_some() {
+            } else if (o.cancelled || o.shipped_at.get().is_some()) && cx.shipments_before.contains_key(&key) {
                 self.shipments.push((key, None));
             }
             if o.cancelled {

@@ -221,3 +221,28 @@ fn the_day_does_not_depend_on_how_many_threads_fold_the_orders() {
         }
     }
 }
+
+#[test]
+fn the_day_encoded_step_by_step_has_every_table_and_the_same_state() {
+    use super::encode::{compute_and_encode_day, DayStep};
+    let partial = partial_of(&inputs(7));
+    let whole = compute_day(CarriedState::default(), partial.clone(), &context()).expect("day");
+    let mut steps = Vec::new();
+    let day = compute_and_encode_day(CarriedState::default(), partial, &context(), &mut |s| steps.push(s))
+        .expect("encoded day");
+    assert_eq!(steps, [DayStep::Fold, DayStep::OrderLines, DayStep::Tables, DayStep::Encode]);
+    let mut expected: Vec<(&str, u64)> = vec![("order_lines", whole.order_lines.rows() as u64)];
+    expected.extend(whole.tables.iter().map(|t| (t.name, t.rows() as u64)));
+    let got: Vec<(&str, u64)> = day.tables.iter().map(|(name, rows, _)| (*name, *rows)).collect();
+    assert_eq!(got, expected);
+    assert!(expected[0].1 > 0);
+    for (name, _, parts) in &day.tables {
+        assert!(!parts.is_empty(), "{name}");
+        for (key, bytes) in parts {
+            assert!(key.contains("/dt=2026-10-05/") && bytes.starts_with(b"PAR1"), "{name}: {key}");
+        }
+    }
+    assert_eq!(day.state, whole.state);
+    assert_eq!(CarriedState::from_gzip_json(&day.state_bytes).expect("state"), whole.state);
+    assert_eq!(day.stats, whole.stats);
+}

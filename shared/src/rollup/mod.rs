@@ -6,6 +6,7 @@
 
 pub mod compute;
 mod day_orders;
+pub mod encode;
 pub mod facts;
 pub mod order_lines;
 pub mod parallel;

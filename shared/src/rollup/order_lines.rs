@@ -12,7 +12,7 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::{ArrayRef, Decimal128Array, Int32Array, Int64Array, TimestampMicrosecondArray};
 
 use super::parquet::{table_from_arrays, MONEY_PRECISION, MONEY_SCALE};
-use super::partial::{OrderFacts, Partial, Sym};
+use super::partial::{OrderFacts, OrderTable, Sym, Symbols};
 use super::schema;
 use super::table::Table;
 use super::RollupError;
@@ -30,7 +30,9 @@ pub struct Placed {
 
 /// The order lines of one day, ready to be produced batch by batch.
 pub struct OrderLines {
-    partial: Partial,
+    /// The latest version of every order (of the day and before).
+    facts: OrderTable,
+    symbols: Arc<Symbols>,
     /// Grouped by shop (shops in name order), then by order key.
     orders: Vec<Placed>,
     rows: usize,
@@ -40,12 +42,12 @@ impl OrderLines {
     /// Sorts `placed` in place (no copy: it can hold millions of orders): shops in name order,
     /// orders by key within a shop. Deterministic (a rerun writes the same file) and cheap;
     /// each file's row groups then hold few shops, for pushdown.
-    pub(super) fn new(partial: Partial, mut placed: Vec<Placed>) -> OrderLines {
-        let s = &partial.symbols;
+    pub(super) fn new(facts: OrderTable, symbols: Arc<Symbols>, mut placed: Vec<Placed>) -> OrderLines {
+        let s = &*symbols;
         let mut shops: Vec<(Sym, Sym)> = Vec::new();
         let mut rows = 0;
         placed.retain_mut(|p| {
-            let Some(o) = partial.orders.get(&p.key) else { return false };
+            let Some(o) = facts.get(&p.key) else { return false };
             rows += o.lines.len();
             let shop = (o.platform, o.shop_id);
             p.shop_rank = match shops.iter().position(|x| *x == shop) {
@@ -69,7 +71,7 @@ impl OrderLines {
             p.shop_rank = position[p.shop_rank as usize];
         }
         placed.sort_unstable_by_key(|p| (p.shop_rank, p.key));
-        OrderLines { partial, orders: placed, rows }
+        OrderLines { facts, symbols, orders: placed, rows }
     }
 
     pub fn rows(&self) -> usize {
@@ -77,7 +79,7 @@ impl OrderLines {
     }
 
     fn lines_of(&self, key: &u128) -> usize {
-        self.partial.orders.get(key).map_or(0, |o| o.lines.len())
+        self.facts.get(key).map_or(0, |o| o.lines.len())
     }
 
     /// Rows of orders `start..end`.
@@ -109,7 +111,7 @@ impl OrderLines {
     pub fn range_arrays(&self, start: usize, end: usize) -> Result<Vec<ArrayRef>, RollupError> {
         let orders =
             self.orders.get(start..end).ok_or_else(|| RollupError::Internal(format!("no orders {start}..{end}")))?;
-        order_line_arrays(&self.partial, orders)
+        order_line_arrays(&self.facts, &self.symbols, orders)
     }
 
     /// Consecutive tables of at most `batch_rows` rows (tests; the writer uses `range_arrays`).
@@ -137,8 +139,8 @@ impl SymColumn {
         SymColumn(StringBuilder::with_capacity(rows, rows * bytes_per_row))
     }
 
-    fn push(&mut self, partial: &Partial, id: Sym) {
-        match partial.symbols.name_opt(id) {
+    fn push(&mut self, symbols: &Symbols, id: Sym) {
+        match symbols.name_opt(id) {
             Some(name) => self.0.append_value(&**name),
             None => self.0.append_null(),
         }
@@ -156,9 +158,8 @@ fn money(cents: Vec<i128>) -> Result<ArrayRef, RollupError> {
     Ok(Arc::new(array))
 }
 
-fn order_line_arrays(partial: &Partial, placed: &[Placed]) -> Result<Vec<ArrayRef>, RollupError> {
-    let orders: Vec<(&OrderFacts, &Placed)> =
-        placed.iter().filter_map(|p| partial.orders.get(&p.key).map(|o| (o, p))).collect();
+fn order_line_arrays(facts: &OrderTable, s: &Symbols, placed: &[Placed]) -> Result<Vec<ArrayRef>, RollupError> {
+    let orders: Vec<(&OrderFacts, &Placed)> = placed.iter().filter_map(|p| facts.get(&p.key).map(|o| (o, p))).collect();
     let rows: usize = orders.iter().map(|(o, _)| o.lines.len()).sum();
     let sym = |bytes| SymColumn::new(rows, bytes);
     let (mut platform, mut shop, mut status, mut store, mut salesperson) = (sym(8), sym(8), sym(8), sym(8), sym(8));
@@ -174,21 +175,21 @@ fn order_line_arrays(partial: &Partial, placed: &[Placed]) -> Result<Vec<ArrayRe
     for (o, &Placed { hour, location: loc, member: mem, .. }) in orders {
         for (n, l) in o.lines.iter().enumerate() {
             let gross = l.quantity * l.unit_price;
-            platform.push(partial, o.platform);
-            shop.push(partial, o.shop_id);
+            platform.push(s, o.platform);
+            shop.push(s, o.shop_id);
             order_id.append_value(o.ids.order_id());
             version.push(o.version);
-            status.push(partial, o.status);
+            status.push(s, o.status);
             placed_at.push(o.placed_at);
             hour_col.push(hour);
-            store.push(partial, o.store_id);
-            salesperson.push(partial, o.salesperson);
-            city.push(partial, o.city);
-            location.push(partial, loc);
-            member.push(partial, mem);
-            currency.push(partial, o.currency);
+            store.push(s, o.store_id);
+            salesperson.push(s, o.salesperson);
+            city.push(s, o.city);
+            location.push(s, loc);
+            member.push(s, mem);
+            currency.push(s, o.currency);
             line_no.push(n as i32);
-            sku.push(partial, l.sku);
+            sku.push(s, l.sku);
             quantity.push(l.quantity);
             unit_price.push(i128::from(l.unit_price));
             discount.push(i128::from(l.discount));

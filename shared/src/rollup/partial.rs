@@ -361,8 +361,26 @@ const CHUNK: usize = 1024;
 #[derive(Debug, Default, Clone)]
 pub struct OrderShard {
     index: hashbrown::HashTable<u32>,
-    chunks: Vec<Vec<(u128, OrderFacts)>>,
+    chunks: Vec<Vec<ShardEntry>>,
     len: usize,
+}
+
+/// An order key and its facts. The key as two words: a `u128` would align the entry to 16
+/// bytes and pad every entry by 8.
+#[derive(Debug, Clone)]
+pub struct ShardEntry {
+    key: [u64; 2],
+    facts: OrderFacts,
+}
+
+impl ShardEntry {
+    fn new(key: u128, facts: OrderFacts) -> Self {
+        ShardEntry { key: [key as u64, (key >> 64) as u64], facts }
+    }
+
+    fn key(&self) -> u128 {
+        u128::from(self.key[0]) | (u128::from(self.key[1]) << 64)
+    }
 }
 
 /// The index's hash: the key is already a hash; its low half is independent of the shard bits.
@@ -371,17 +389,17 @@ fn index_hash(key: u128) -> u64 {
 }
 
 impl OrderShard {
-    fn entry(&self, position: u32) -> &(u128, OrderFacts) {
+    fn entry(&self, position: u32) -> &ShardEntry {
         let p = position as usize;
         &self.chunks[p / CHUNK][p % CHUNK]
     }
 
     fn position(&self, key: &u128) -> Option<u32> {
-        self.index.find(index_hash(*key), |&p| self.entry(p).0 == *key).copied()
+        self.index.find(index_hash(*key), |&p| self.entry(p).key() == *key).copied()
     }
 
     fn get(&self, key: &u128) -> Option<&OrderFacts> {
-        self.position(key).map(|p| &self.entry(p).1)
+        self.position(key).map(|p| &self.entry(p).facts)
     }
 
     pub fn len(&self) -> usize {
@@ -392,8 +410,9 @@ impl OrderShard {
         self.len == 0
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &(u128, OrderFacts)> {
-        self.chunks.iter().flatten()
+    /// `(key, facts)` in arrival order.
+    pub fn iter(&self) -> impl Iterator<Item = (u128, &OrderFacts)> {
+        self.chunks.iter().flatten().map(|e| (e.key(), &e.facts))
     }
 
     /// Whether an order version would be kept: lets the parser skip building stale versions.
@@ -408,7 +427,7 @@ impl OrderShard {
     pub fn offer(&mut self, key: u128, facts: OrderFacts) {
         if let Some(p) = self.position(&key) {
             let p = p as usize;
-            let current = &mut self.chunks[p / CHUNK][p % CHUNK].1;
+            let current = &mut self.chunks[p / CHUNK][p % CHUNK].facts;
             if facts.supersedes(current) {
                 *current = facts;
             }
@@ -419,13 +438,13 @@ impl OrderShard {
         }
         let position = self.len as u32;
         if let Some(chunk) = self.chunks.last_mut() {
-            chunk.push((key, facts));
+            chunk.push(ShardEntry::new(key, facts));
         }
         self.len += 1;
         let chunks = &self.chunks;
         self.index.insert_unique(index_hash(key), position, |&p| {
             let p = p as usize;
-            index_hash(chunks[p / CHUNK][p % CHUNK].0)
+            index_hash(chunks[p / CHUNK][p % CHUNK].key())
         });
     }
 }
@@ -473,8 +492,8 @@ impl OrderTable {
     }
 
     /// `(key, facts)`, shard by shard, in arrival order within a shard.
-    pub fn iter(&self) -> impl Iterator<Item = (&u128, &OrderFacts)> {
-        self.shards.iter().flat_map(|s| s.iter().map(|(k, f)| (k, f)))
+    pub fn iter(&self) -> impl Iterator<Item = (u128, &OrderFacts)> {
+        self.shards.iter().flat_map(|s| s.iter())
     }
 
     pub fn values(&self) -> impl Iterator<Item = &OrderFacts> {
@@ -492,10 +511,12 @@ impl OrderTable {
 
 impl IntoIterator for OrderTable {
     type Item = (u128, OrderFacts);
-    type IntoIter = std::iter::Flatten<std::vec::IntoIter<Vec<(u128, OrderFacts)>>>;
+    type IntoIter =
+        std::iter::Map<std::iter::Flatten<std::vec::IntoIter<Vec<ShardEntry>>>, fn(ShardEntry) -> Self::Item>;
     fn into_iter(self) -> Self::IntoIter {
-        let chunks: Vec<Vec<(u128, OrderFacts)>> = self.shards.into_iter().flat_map(|s| s.chunks).collect();
-        chunks.into_iter().flatten()
+        let chunks: Vec<Vec<ShardEntry>> = self.shards.into_iter().flat_map(|s| s.chunks).collect();
+        let pair: fn(ShardEntry) -> (u128, OrderFacts) = |e| (e.key(), e.facts);
+        chunks.into_iter().flatten().map(pair)
     }
 }
 
@@ -696,7 +717,7 @@ impl Partial {
         use std::io::Write;
         let wire = PartialWire {
             symbols: self.symbols.names.clone(),
-            orders: self.orders.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            orders: self.orders.iter().map(|(k, v)| (k, v.clone())).collect(),
             members: self.members.iter().map(|(k, v)| (*k, *v)).collect(),
             movements: self.movements.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             products: self.products.iter().map(|(k, v)| (*k, v.clone())).collect(),
