@@ -8,8 +8,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::partial::{
-    order_key, LineFacts, MemberLink, MovementFacts, OrderFacts, OrderIds, Partial, ProductFacts, RefundLineFacts, Sym,
-    NO_SYM,
+    order_key, split_raw_key, LineFacts, MemberLink, MovementFacts, OrderFacts, OrderIds, Partial, ProductFacts,
+    RefundLineFacts, Sym, NO_SYM,
 };
 use super::scan::{ScanResult, Scanner};
 use super::time::parse_instant;
@@ -387,7 +387,10 @@ fn absorb_order<'a>(sink: &mut impl OrderSink, line: &'a str, scratch: &mut Orde
         store_id: s.intern_opt(store_id.as_deref()),
         salesperson: s.intern_opt(salesperson.as_deref()),
         city: s.intern_opt(city.as_deref()),
-        ids: OrderIds::new(&order_id, &source_raw_key).ok_or("order_id: too long")?,
+        ids: {
+            let (folder, name) = split_raw_key(&source_raw_key);
+            OrderIds::new(&order_id, s.intern(folder), name).ok_or("order_id: too long")?
+        },
         lines,
         refunds,
     };

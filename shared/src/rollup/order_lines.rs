@@ -166,6 +166,7 @@ fn order_line_arrays(facts: &OrderTable, s: &Symbols, placed: &[Placed]) -> Resu
     let (mut city, mut location, mut member, mut currency, mut sku) = (sym(8), sym(8), sym(12), sym(3), sym(10));
     let mut order_id = StringBuilder::with_capacity(rows, rows * 24);
     let mut raw_key = StringBuilder::with_capacity(rows, rows * 80);
+    let mut key_buf = String::new();
     let ints = || Vec::<i64>::with_capacity(rows);
     let (mut version, mut placed_at, mut quantity, mut refunded_quantity) = (ints(), ints(), ints(), ints());
     let cents = || Vec::<i128>::with_capacity(rows);
@@ -197,7 +198,10 @@ fn order_line_arrays(facts: &OrderTable, s: &Symbols, placed: &[Placed]) -> Resu
             refunded_quantity.push(l.refunded_quantity);
             refunded_amount.push(i128::from(l.refunded_amount));
             net_sales.push(i128::from(gross - l.discount - l.refunded_amount));
-            raw_key.append_value(o.ids.source_raw_key());
+            key_buf.clear();
+            key_buf.push_str(s.name(o.ids.raw_folder()));
+            key_buf.push_str(o.ids.raw_name());
+            raw_key.append_value(&key_buf);
         }
     }
     // In schema::ORDER_LINES order; `table_from_arrays` and the Parquet writer check the types.

@@ -82,12 +82,16 @@ impl OrderSink for SharedOrders<'_> {
         id
     }
 
+    // On a tie of versions the shard's lock is held while the symbols' is taken; nothing
+    // takes them the other way round.
     fn wants_order(&mut self, key: u128, version: i64, source_raw_key: &str) -> bool {
-        lock(&self.shards[shard_of(key)]).wants(key, version, source_raw_key)
+        let name = |id: Sym| lock(self.symbols).name(id).clone();
+        lock(&self.shards[shard_of(key)]).wants(key, version, source_raw_key, &name)
     }
 
     fn offer_order(&mut self, key: u128, facts: OrderFacts) {
-        lock(&self.shards[shard_of(key)]).offer(key, facts);
+        let name = |id: Sym| lock(self.symbols).name(id).clone();
+        lock(&self.shards[shard_of(key)]).offer(key, facts, &name);
     }
 }
 

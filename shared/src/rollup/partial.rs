@@ -193,23 +193,33 @@ pub struct RefundLineFacts {
     pub amount: i64,
 }
 
-/// An order's id and the raw event its version came from, in one allocation (a day holds a
-/// million of them).
+/// A raw object key cut after its last `/`: the folder (shared by every event of a shop and day,
+/// interned) and the name (unique).
+pub fn split_raw_key(key: &str) -> (&str, &str) {
+    match key.rfind('/') {
+        Some(i) => key.split_at(i + 1),
+        None => ("", key),
+    }
+}
+
+/// An order's id and the raw event its version came from: the id and the key's name in one
+/// allocation, the key's folder as a symbol (a day holds a million of these).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderIds {
-    /// `order_id` followed by `source_raw_key`.
+    /// `order_id` followed by the name part of `source_raw_key`.
     text: Box<str>,
     order_id_len: u32,
+    raw_folder: Sym,
 }
 
 impl OrderIds {
     /// `None` for an order id of 4 GiB or more (no input line is that long).
-    pub fn new(order_id: &str, source_raw_key: &str) -> Option<OrderIds> {
+    pub fn new(order_id: &str, raw_folder: Sym, raw_name: &str) -> Option<OrderIds> {
         let order_id_len = u32::try_from(order_id.len()).ok()?;
-        let mut text = String::with_capacity(order_id.len() + source_raw_key.len());
+        let mut text = String::with_capacity(order_id.len() + raw_name.len());
         text.push_str(order_id);
-        text.push_str(source_raw_key);
-        Some(OrderIds { text: text.into_boxed_str(), order_id_len })
+        text.push_str(raw_name);
+        Some(OrderIds { text: text.into_boxed_str(), order_id_len, raw_folder })
     }
 
     pub fn order_id(&self) -> &str {
@@ -217,21 +227,37 @@ impl OrderIds {
         self.text.get(..self.order_id_len as usize).unwrap_or_default()
     }
 
-    pub fn source_raw_key(&self) -> &str {
+    /// The folder of `source_raw_key` (with its trailing `/`), a symbol.
+    pub fn raw_folder(&self) -> Sym {
+        self.raw_folder
+    }
+
+    /// The name of `source_raw_key` (after its last `/`).
+    pub fn raw_name(&self) -> &str {
         self.text.get(self.order_id_len as usize..).unwrap_or_default()
     }
+
+    /// `source_raw_key` in full.
+    pub fn source_raw_key(&self, symbols: &Symbols) -> String {
+        format!("{}{}", symbols.name(self.raw_folder), self.raw_name())
+    }
+}
+
+/// Compares two keys given as `(folder, name)` as whole strings, without building them.
+fn cmp_raw_keys(a: (&str, &str), b: (&str, &str)) -> std::cmp::Ordering {
+    a.0.bytes().chain(a.1.bytes()).cmp(b.0.bytes().chain(b.1.bytes()))
 }
 
 impl Serialize for OrderIds {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        (self.order_id(), self.source_raw_key()).serialize(serializer)
+        (self.order_id(), self.raw_folder, self.raw_name()).serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for OrderIds {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (order_id, source_raw_key) = <(String, String)>::deserialize(deserializer)?;
-        OrderIds::new(&order_id, &source_raw_key).ok_or_else(|| serde::de::Error::custom("order id too long"))
+        let (order_id, raw_folder, raw_name) = <(String, Sym, String)>::deserialize(deserializer)?;
+        OrderIds::new(&order_id, raw_folder, &raw_name).ok_or_else(|| serde::de::Error::custom("order id too long"))
     }
 }
 
@@ -287,15 +313,36 @@ pub struct OrderFacts {
     pub refunds: Box<[RefundLineFacts]>,
 }
 
+/// The name of a symbol, however the caller holds the symbols (shared under a lock or not):
+/// asked only when two versions of an order tie.
+pub type SymName<'a> = &'a dyn Fn(Sym) -> Arc<str>;
+
 impl OrderFacts {
-    /// Whether `self` wins over `other` as "the latest version": greater version, then (equal
-    /// versions are the same content) the smaller `source_raw_key`, only for determinism.
-    pub fn supersedes(&self, other: &OrderFacts) -> bool {
-        (self.version, std::cmp::Reverse(self.ids.source_raw_key()))
-            > (other.version, std::cmp::Reverse(other.ids.source_raw_key()))
+    /// Whether a version `(version, source_raw_key)` wins over `self` as "the latest version":
+    /// greater version, then (equal versions are the same content) the smaller
+    /// `source_raw_key`, only for determinism.
+    pub fn superseded_by(&self, version: i64, source_raw_key: &str, name: SymName<'_>) -> bool {
+        match version.cmp(&self.version) {
+            std::cmp::Ordering::Equal => {
+                cmp_raw_keys((&name(self.ids.raw_folder), self.ids.raw_name()), (source_raw_key, "")).is_gt()
+            }
+            order => order.is_gt(),
+        }
+    }
+
+    /// [`OrderFacts::superseded_by`] the version `other`.
+    fn superseded_by_facts(&self, other: &OrderFacts, name: SymName<'_>) -> bool {
+        match other.version.cmp(&self.version) {
+            std::cmp::Ordering::Equal => {
+                let mine = (&*name(self.ids.raw_folder), self.ids.raw_name());
+                cmp_raw_keys(mine, (&name(other.ids.raw_folder), other.ids.raw_name())).is_gt()
+            }
+            order => order.is_gt(),
+        }
     }
 
     fn remapped(mut self, map: &[Sym]) -> OrderFacts {
+        self.ids.raw_folder = remap(map, self.ids.raw_folder);
         for s in [
             &mut self.platform,
             &mut self.shop_id,
@@ -416,19 +463,16 @@ impl OrderShard {
     }
 
     /// Whether an order version would be kept: lets the parser skip building stale versions.
-    pub fn wants(&self, key: u128, version: i64, source_raw_key: &str) -> bool {
-        self.get(&key).is_none_or(|current| {
-            (version, std::cmp::Reverse(source_raw_key))
-                > (current.version, std::cmp::Reverse(current.ids.source_raw_key()))
-        })
+    pub fn wants(&self, key: u128, version: i64, source_raw_key: &str, name: SymName<'_>) -> bool {
+        self.get(&key).is_none_or(|current| current.superseded_by(version, source_raw_key, name))
     }
 
     /// Keeps `facts` if it supersedes the order's current version (or is its first).
-    pub fn offer(&mut self, key: u128, facts: OrderFacts) {
+    pub fn offer(&mut self, key: u128, facts: OrderFacts, name: SymName<'_>) {
         if let Some(p) = self.position(&key) {
             let p = p as usize;
             let current = &mut self.chunks[p / CHUNK][p % CHUNK].facts;
-            if facts.supersedes(current) {
+            if current.superseded_by_facts(&facts, name) {
                 *current = facts;
             }
             return;
@@ -500,12 +544,12 @@ impl OrderTable {
         self.iter().map(|(_, f)| f)
     }
 
-    pub fn wants(&self, key: u128, version: i64, source_raw_key: &str) -> bool {
-        self.shards[shard_of(key)].wants(key, version, source_raw_key)
+    pub fn wants(&self, key: u128, version: i64, source_raw_key: &str, name: SymName<'_>) -> bool {
+        self.shards[shard_of(key)].wants(key, version, source_raw_key, name)
     }
 
-    pub fn offer(&mut self, key: u128, facts: OrderFacts) {
-        self.shards[shard_of(key)].offer(key, facts);
+    pub fn offer(&mut self, key: u128, facts: OrderFacts, name: SymName<'_>) {
+        self.shards[shard_of(key)].offer(key, facts, name);
     }
 }
 
@@ -517,16 +561,6 @@ impl IntoIterator for OrderTable {
         let chunks: Vec<Vec<ShardEntry>> = self.shards.into_iter().flat_map(|s| s.chunks).collect();
         let pair: fn(ShardEntry) -> (u128, OrderFacts) = |e| (e.key(), e.facts);
         chunks.into_iter().flatten().map(pair)
-    }
-}
-
-impl FromIterator<(u128, OrderFacts)> for OrderTable {
-    fn from_iter<I: IntoIterator<Item = (u128, OrderFacts)>>(items: I) -> Self {
-        let mut table = OrderTable::default();
-        for (key, facts) in items {
-            table.offer(key, facts);
-        }
-        table
     }
 }
 
@@ -545,12 +579,13 @@ pub struct Partial {
 
 impl Partial {
     pub fn offer_order(&mut self, key: u128, facts: OrderFacts) {
-        self.orders.offer(key, facts);
+        let symbols = &self.symbols;
+        self.orders.offer(key, facts, &|id| symbols.name(id).clone());
     }
 
     /// Whether an order version would be kept: lets the parser skip building stale versions.
     pub fn wants_order(&self, key: u128, version: i64, source_raw_key: &str) -> bool {
-        self.orders.wants(key, version, source_raw_key)
+        self.orders.wants(key, version, source_raw_key, &|id| self.symbols.name(id).clone())
     }
 
     pub fn offer_member(&mut self, key: u128, link: MemberLink) {
@@ -663,7 +698,7 @@ impl Partial {
                 name(o.store_id),
                 name(o.salesperson),
                 name(o.city),
-                o.ids.source_raw_key()
+                o.ids.source_raw_key(s)
             ));
         }
         for (k, m) in &self.members {
@@ -734,9 +769,17 @@ impl Partial {
         let wire: PartialWire = serde_json::from_reader(flate2::read::GzDecoder::new(bytes))
             .map_err(|e| super::RollupError::Internal(format!("partial decode: {e}")))?;
         let ids = wire.symbols.iter().enumerate().map(|(i, n)| (n.clone(), i as Sym)).collect::<HashMap<_, _, _>>();
+        let symbols = Symbols { ids, names: wire.symbols };
+        let mut orders = OrderTable::default();
+        for (key, facts) in wire.orders {
+            if facts.ids.raw_folder as usize >= symbols.len() {
+                return Err(super::RollupError::Internal("partial decode: unknown symbol".into()));
+            }
+            orders.offer(key, facts, &|id| symbols.name(id).clone());
+        }
         Ok(Partial {
-            symbols: Symbols { ids, names: wire.symbols },
-            orders: wire.orders.into_iter().collect(),
+            symbols,
+            orders,
             members: wire.members.into_iter().collect(),
             movements: wire.movements.into_iter().collect(),
             products: wire.products.into_iter().collect(),
@@ -749,7 +792,8 @@ impl Partial {
 mod tests {
     use super::*;
 
-    fn facts(order_id: &str, version: i64, source_raw_key: &str, shipped_at: Option<i64>) -> OrderFacts {
+    fn facts(symbols: &mut Symbols, order_id: &str, version: i64, raw: &str, shipped_at: Option<i64>) -> OrderFacts {
+        let (folder, name) = split_raw_key(raw);
         OrderFacts {
             platform: 0,
             shop_id: 1,
@@ -763,7 +807,7 @@ mod tests {
             placed_at: 1_000,
             shipped_at: shipped_at.into(),
             delivered_at: None.into(),
-            ids: OrderIds::new(order_id, source_raw_key).expect("short id"),
+            ids: OrderIds::new(order_id, symbols.intern(folder), name).expect("short id"),
             lines: Box::new([LineFacts {
                 sku: 4,
                 quantity: version,
@@ -778,16 +822,23 @@ mod tests {
 
     #[test]
     fn order_ids_and_times_read_back_as_written() {
-        let ids = OrderIds::new("五一-1001", "raw/platform=youzan/a.json").expect("short id");
-        assert_eq!((ids.order_id(), ids.source_raw_key()), ("五一-1001", "raw/platform=youzan/a.json"));
-        let empty = OrderIds::new("", "").expect("short id");
-        assert_eq!((empty.order_id(), empty.source_raw_key()), ("", ""));
+        let mut symbols = Symbols::default();
+        assert_eq!(split_raw_key("raw/platform=youzan/a.json"), ("raw/platform=youzan/", "a.json"));
+        assert_eq!(split_raw_key("a.json"), ("", "a.json"));
+        assert_eq!(split_raw_key("raw/"), ("raw/", ""));
+        let folder = symbols.intern("raw/platform=youzan/");
+        let ids = OrderIds::new("五一-1001", folder, "a.json").expect("short id");
+        assert_eq!((ids.order_id(), ids.raw_name()), ("五一-1001", "a.json"));
+        assert_eq!(ids.source_raw_key(&symbols), "raw/platform=youzan/a.json");
+        let empty = OrderIds::new("", symbols.intern(""), "").expect("short id");
+        assert_eq!((empty.order_id(), empty.source_raw_key(&symbols)), ("", String::new()));
         assert_eq!(MaybeTime::from(Some(0)).get(), Some(0));
         assert_eq!(MaybeTime::from(Some(-5)).get(), Some(-5));
         assert_eq!(MaybeTime::from(None).get(), None);
-        let o = facts("o-1", 3, "raw/k", Some(77));
+        let o = facts(&mut symbols, "o-1", 3, "raw/k", Some(77));
         let json = serde_json::to_string(&o).expect("encode");
-        assert!(json.contains(r#""ids":["o-1","raw/k"]"#) && json.contains(r#""shipped_at":77"#), "{json}");
+        let raw = symbols.lookup("raw/").expect("interned");
+        assert!(json.contains(&format!(r#""ids":["o-1",{raw},"k"]"#)) && json.contains(r#""shipped_at":77"#), "{json}");
         assert!(json.contains(r#""delivered_at":null"#), "{json}");
         assert_eq!(serde_json::from_str::<OrderFacts>(&json).expect("decode"), o);
     }
@@ -795,21 +846,33 @@ mod tests {
     #[test]
     fn a_shard_across_many_chunks_keeps_the_latest_version_of_each_order() {
         let mut shard = OrderShard::default();
+        let mut symbols = Symbols::default();
+        // Folders whose order differs from the order of the whole keys' texts cut elsewhere.
+        for folder in ["raw/", "raw/b/", "raw/a/"] {
+            symbols.intern(folder);
+        }
         let n = 3 * CHUNK + 17;
         let key = |i: usize| order_key("shopify", "s", &format!("o{i}"));
         // Versions 2, then 1 (stale, refused), then 3 for every third order.
+        let names = symbols.clone();
+        let name = |id: Sym| names.name(id).clone();
         for v in [2, 1] {
             for i in 0..n {
-                shard.offer(key(i), facts(&format!("o{i}"), v, "raw/b", None));
+                shard.offer(key(i), facts(&mut symbols, &format!("o{i}"), v, "raw/b", None), &name);
             }
         }
         for i in (0..n).step_by(3) {
-            assert!(shard.wants(key(i), 3, "raw/z"));
-            shard.offer(key(i), facts(&format!("o{i}"), 3, "raw/z", None));
+            assert!(shard.wants(key(i), 3, "raw/z", &name));
+            shard.offer(key(i), facts(&mut symbols, &format!("o{i}"), 3, "raw/z", None), &name);
         }
-        // Same version: the smaller source key wins, whatever the order of arrival.
-        shard.offer(key(1), facts("o1", 2, "raw/a", None));
-        assert!(!shard.wants(key(1), 2, "raw/c"));
+        // Same version: the smaller source key wins, whatever the order of arrival, compared
+        // as whole keys ("raw/a" < "raw/a/x" < "raw/b" though the folders "raw/" and "raw/a/" differ).
+        shard.offer(key(1), facts(&mut symbols, "o1", 2, "raw/a/x", None), &name);
+        shard.offer(key(1), facts(&mut symbols, "o1", 2, "raw/a", None), &name);
+        shard.offer(key(1), facts(&mut symbols, "o1", 2, "raw/b/0", None), &name);
+        assert!(!shard.wants(key(1), 2, "raw/c", &name));
+        assert!(!shard.wants(key(1), 2, "raw/a/", &name));
+        assert!(shard.wants(key(1), 2, "raw/", &name));
         assert_eq!(shard.len(), n);
         assert_eq!(shard.iter().count(), n);
         for i in 0..n {
@@ -822,7 +885,7 @@ mod tests {
             } else {
                 (2, "raw/b")
             };
-            assert_eq!((o.version, o.ids.source_raw_key()), expect, "order {i}");
+            assert_eq!((o.version, o.ids.source_raw_key(&names).as_str()), expect, "order {i}");
         }
         assert!(shard.get(&key(n)).is_none());
     }
