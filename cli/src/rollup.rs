@@ -16,6 +16,7 @@ use omnilake::rollup::parallel::{absorb_all, input_channel, InputObject, ReadSta
 use omnilake::rollup::plan::{dt, partition_day, plan_days, select_inputs, state_key, ObjectInfo};
 use omnilake::rollup::state::CarriedState;
 use omnilake::rollup::time::{day_of, Day};
+use omnilake::rollup::RollupError;
 
 use crate::env::StackEnv;
 
@@ -263,7 +264,16 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         // Wall and CPU seconds and resident MiB at the end of each step, for the summary line.
         let mut marks = vec![("read+parse", started.elapsed().as_secs_f64(), process_cpu_seconds(), resident_mib())];
         let ctx = DayContext { day: d, business_tz, shops: zones.clone(), points: None };
-        let day = compute_and_encode_day(std::mem::take(&mut state), partial, &ctx, &mut |step| {
+        // Each Parquet part is written as soon as it is encoded.
+        let write_part = |key: &str, bytes: Vec<u8>| -> Result<(), RollupError> {
+            let path = out.join(key);
+            let written = match path.parent() {
+                Some(folder) => std::fs::create_dir_all(folder).and_then(|()| std::fs::write(&path, bytes)),
+                None => Ok(()),
+            };
+            written.map_err(|e| RollupError::Unwritable { key: path.display().to_string(), message: e.to_string() })
+        };
+        let day = compute_and_encode_day(std::mem::take(&mut state), partial, &ctx, &write_part, &mut |step| {
             let name = match step {
                 DayStep::Fold => "fold",
                 DayStep::OrderLines => "order lines",
@@ -272,20 +282,12 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
             };
             marks.push((name, started.elapsed().as_secs_f64(), process_cpu_seconds(), resident_mib()));
         })?;
-        let mut rows = Vec::new();
-        for (table, count, parts) in day.tables {
-            for (key, bytes) in parts {
-                let path = out.join(&key);
-                std::fs::create_dir_all(path.parent().context("part path")?)?;
-                std::fs::write(&path, bytes)?;
-            }
-            rows.push((table, count));
-        }
+        let rows: Vec<(&str, u64)> = day.tables.iter().map(|t| (t.name, t.rows)).collect();
         let state_path = out.join(state_key(d));
         std::fs::create_dir_all(state_path.parent().context("state path")?)?;
         std::fs::write(&state_path, day.state_bytes)?;
         state = day.state;
-        marks.push(("write", started.elapsed().as_secs_f64(), process_cpu_seconds(), resident_mib()));
+        marks.push(("state file", started.elapsed().as_secs_f64(), process_cpu_seconds(), resident_mib()));
         let seconds = started.elapsed().as_secs_f64();
         let mut steps = Vec::new();
         let (mut wall0, mut cpu0) = (0.0, cpu_start);

@@ -13,7 +13,7 @@ use futures::TryStreamExt;
 use super::StorageError;
 use crate::canonical::time::parse_time_zone;
 use crate::rollup::compute::{DayContext, DayStats, ShopZone};
-use crate::rollup::encode::{compute_and_encode_day, EncodedDay};
+use crate::rollup::encode::{compute_and_encode_day, EncodedDay, WrittenTable};
 use crate::rollup::facts::InputKind;
 use crate::rollup::parallel::{absorb_all, input_channel, InputObject, ReadStats};
 use crate::rollup::plan::{
@@ -182,12 +182,9 @@ impl RollupStore {
         Ok(parsed?)
     }
 
-    /// Publishes one table's partition: parts first, then the manifest (the switch a reader
-    /// trusts), then parts of an earlier run the manifest no longer lists.
-    async fn publish_table(&self, parts: Vec<(String, Vec<u8>)>, manifest: Manifest) -> Result<(), RollupRunError> {
-        for (key, body) in parts {
-            self.put(&key, body, "application/vnd.apache.parquet").await?;
-        }
+    /// Publishes one table's partition once its parts are stored: the manifest (the switch a
+    /// reader trusts), then parts of an earlier run the manifest no longer lists.
+    async fn publish_manifest(&self, manifest: Manifest) -> Result<(), RollupRunError> {
         let key = manifest_key(&manifest.table, day_of_manifest(&manifest)?);
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| RollupError::Internal(e.to_string()))?;
         self.put(&key, json, "application/json").await?;
@@ -317,15 +314,34 @@ async fn publish_day(
 ) -> Result<(DayReport, CarriedState), RollupRunError> {
     let started_at = now_rfc3339();
     let ctx = DayContext { day: d, ..context.clone() };
-    let day = tokio::task::spawn_blocking(move || compute_and_encode_day(prev, partial, &ctx, &mut |_| {}))
-        .await
-        .map_err(|e| RollupError::Internal(format!("compute task: {e}")))??;
+    // Parts are uploaded from the encoder threads as each is finished (a day's parts are never
+    // all in memory); a failed upload stops the day and is reported as the storage error it is.
+    let (runtime, parts_store) = (tokio::runtime::Handle::current(), store.clone());
+    let upload_error: std::sync::Arc<std::sync::Mutex<Option<StorageError>>> = Default::default();
+    let upload_failed = upload_error.clone();
+    let computed = tokio::task::spawn_blocking(move || {
+        let sink = |key: &str, bytes: Vec<u8>| -> Result<(), RollupError> {
+            runtime.block_on(parts_store.put(key, bytes, "application/vnd.apache.parquet")).map_err(|e| {
+                let unwritable = RollupError::Unwritable { key: key.to_string(), message: e.to_string() };
+                if let Ok(mut first) = upload_failed.lock() {
+                    first.get_or_insert(e);
+                }
+                unwritable
+            })
+        };
+        compute_and_encode_day(prev, partial, &ctx, &sink, &mut |_| {})
+    })
+    .await
+    .map_err(|e| RollupError::Internal(format!("compute task: {e}")))?;
+    if let Some(e) = upload_error.lock().ok().and_then(|mut e| e.take()) {
+        return Err(RollupRunError::Storage(e));
+    }
+    let EncodedDay { tables: written, state, state_bytes, stats } = computed?;
     let run_id = uuid::Uuid::now_v7().to_string();
-    let EncodedDay { tables: encoded, state, state_bytes, stats } = day;
     let finished_at = now_rfc3339();
     let mut rows = Vec::new();
-    for (table, count, parts) in encoded {
-        let files = parts.iter().map(|(k, _)| k.rsplit('/').next().unwrap_or_default().to_string()).collect();
+    for WrittenTable { name: table, rows: count, parts } in written {
+        let files = parts.iter().map(|k| k.rsplit('/').next().unwrap_or_default().to_string()).collect();
         let manifest = Manifest {
             table: table.to_string(),
             dt: dt(d),
@@ -337,7 +353,7 @@ async fn publish_day(
             started_at: started_at.clone(),
             finished_at: finished_at.clone(),
         };
-        store.publish_table(parts, manifest).await?;
+        store.publish_manifest(manifest).await?;
         rows.push((table, count));
     }
     store.put(&state_key(d), state_bytes, "application/gzip").await?;

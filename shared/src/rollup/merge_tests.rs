@@ -225,24 +225,43 @@ fn the_day_does_not_depend_on_how_many_threads_fold_the_orders() {
 #[test]
 fn the_day_encoded_step_by_step_has_every_table_and_the_same_state() {
     use super::encode::{compute_and_encode_day, DayStep};
+    use super::RollupError;
     let partial = partial_of(&inputs(7));
     let whole = compute_day(CarriedState::default(), partial.clone(), &context()).expect("day");
     let mut steps = Vec::new();
-    let day = compute_and_encode_day(CarriedState::default(), partial, &context(), &mut |s| steps.push(s))
-        .expect("encoded day");
+    let stored = std::sync::Mutex::new(Vec::<(String, Vec<u8>)>::new());
+    let sink = |key: &str, bytes: Vec<u8>| -> Result<(), RollupError> {
+        stored.lock().expect("sink").push((key.to_string(), bytes));
+        Ok(())
+    };
+    let day =
+        compute_and_encode_day(CarriedState::default(), partial.clone(), &context(), &sink, &mut |s| steps.push(s))
+            .expect("encoded day");
     assert_eq!(steps, [DayStep::Fold, DayStep::OrderLines, DayStep::Tables, DayStep::Encode]);
     let mut expected: Vec<(&str, u64)> = vec![("order_lines", whole.order_lines.rows() as u64)];
     expected.extend(whole.tables.iter().map(|t| (t.name, t.rows() as u64)));
-    let got: Vec<(&str, u64)> = day.tables.iter().map(|(name, rows, _)| (*name, *rows)).collect();
+    let got: Vec<(&str, u64)> = day.tables.iter().map(|t| (t.name, t.rows)).collect();
     assert_eq!(got, expected);
     assert!(expected[0].1 > 0);
-    for (name, _, parts) in &day.tables {
-        assert!(!parts.is_empty(), "{name}");
-        for (key, bytes) in parts {
-            assert!(key.contains("/dt=2026-10-05/") && bytes.starts_with(b"PAR1"), "{name}: {key}");
-        }
+    // Every part went to the sink once, as Parquet, under its table's partition.
+    let stored = stored.into_inner().expect("sink");
+    let mut keys: Vec<&str> = stored.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort();
+    let mut listed: Vec<&str> = day.tables.iter().flat_map(|t| t.parts.iter().map(String::as_str)).collect();
+    listed.sort();
+    assert_eq!(keys, listed);
+    for t in &day.tables {
+        assert!(!t.parts.is_empty(), "{}", t.name);
+        assert!(t.parts.iter().all(|k| k.contains(&format!("{}/dt=2026-10-05/", t.name))), "{:?}", t.parts);
     }
+    assert!(stored.iter().all(|(_, bytes)| bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1")));
     assert_eq!(day.state, whole.state);
     assert_eq!(CarriedState::from_gzip_json(&day.state_bytes).expect("state"), whole.state);
     assert_eq!(day.stats, whole.stats);
+    // A sink that fails stops the day with its error.
+    let refuse = |key: &str, _: Vec<u8>| -> Result<(), RollupError> {
+        Err(RollupError::Unwritable { key: key.to_string(), message: "disk full".into() })
+    };
+    let failed = compute_and_encode_day(CarriedState::default(), partial, &context(), &refuse, &mut |_| {});
+    assert!(matches!(failed, Err(RollupError::Unwritable { .. })));
 }

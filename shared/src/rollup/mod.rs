@@ -32,6 +32,8 @@ pub enum RollupError {
     BadInput { key: String, line: usize, message: String },
     #[error("{key}: cannot read: {message}")]
     Unreadable { key: String, message: String },
+    #[error("{key}: cannot write: {message}")]
+    Unwritable { key: String, message: String },
     #[error("carried state: {0}")]
     State(String),
     #[error("{0}")]
