@@ -26,7 +26,7 @@ pub struct WrittenTable {
 }
 
 /// Rows per batch when the order lines stream into Parquet: bounds the Arrow arrays in memory.
-const ORDER_LINE_BATCH_ROWS: usize = 65_536;
+const ORDER_LINE_BATCH_ROWS: usize = 32_768;
 
 /// Every table of a day (its parts handed to the sink), and the state it hands on (also as
 /// gzip JSON).
