@@ -139,7 +139,10 @@ impl Aliases {
     }
 }
 
-/// Every table of the day, the orders folded on as many threads as the machine has cores.
+/// Every table of the day at once, the orders folded on as many threads as the machine has
+/// cores: for tests and small days. The functions and the CLI go through
+/// [`super::encode::compute_and_encode_day`], which frees the order facts before the other
+/// tables are built.
 pub fn compute_day(prev: CarriedState, partial: Partial, ctx: &DayContext) -> Result<DayOutput, RollupError> {
     compute_day_on(prev, partial, ctx, fold_threads())
 }

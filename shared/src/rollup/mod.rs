@@ -1,8 +1,10 @@
 //! Nightly rollup tables (docs/tables.md): canonical JSON lines in, Parquet tables out.
 //!
-//! `facts` reads input objects into a mergeable `partial` (the map side), `compute` turns the
-//! merged partial and the day before's carried `state` into the day's tables (the reduce side),
-//! `parquet` encodes them. Nothing here touches the network; `crate::aws::rollup` does.
+//! `facts` reads input objects into a mergeable `partial` (the map side; `parallel` on several
+//! threads), `compute` turns the merged partial and the day before's carried `state` into the
+//! day's tables (the reduce side; `day_orders` folds the orders on every core), `encode` runs a
+//! day step by step in the order that keeps memory low and hands each Parquet part (`parquet`)
+//! to the caller's sink. Nothing here touches the network; `crate::aws::rollup` does.
 
 pub mod compute;
 mod day_orders;
