@@ -331,11 +331,10 @@ pub fn begin_day(
     stats.orders_counted = day.orders_counted;
     stats.lines_placed = day.lines_placed;
     stats.refund_lines = day.refund_lines;
-    let DayOrders { sales, pairs, shop_days, hourly, service, members, scopes_today, placed: placed_today, .. } = day;
+    let placed_today = std::mem::take(&mut day.placed);
     let symbols = Arc::new(std::mem::take(&mut partial.symbols));
     let order_lines = OrderLines::new(std::mem::take(&mut partial.orders), Arc::clone(&symbols), placed_today);
-    let rest =
-        DayRest { state, stats, symbols, products, sales, pairs, shop_days, hourly, service, members, scopes_today };
+    let rest = DayRest { state, stats, symbols, products, orders: day };
     Ok((order_lines, rest))
 }
 
@@ -354,30 +353,15 @@ pub struct DayRest {
     symbols: Arc<Symbols>,
     /// Standard cost and installation flag by SKU.
     products: HashMap<Sym, (Option<i64>, bool)>,
-    sales: HashMap<(Sym, Sym, Sym, Sym, Sym), SalesDay>,
-    pairs: HashMap<(Sym, Sym), PairDay>,
-    shop_days: HashMap<(Sym, Sym, Sym), ShopDay>,
-    hourly: HashMap<(Sym, Sym, i32), (i64, i64)>,
-    service: HashMap<(Sym, Sym), i64>,
-    members: HashMap<Sym, MemberDay>,
-    scopes_today: HashSet<Sym>,
+    /// The folded orders and the day's movements (without the placed orders: the order lines
+    /// took them).
+    orders: DayOrders,
 }
 
 impl DayRest {
     pub fn finish(self, ctx: &DayContext) -> Result<DayTables, RollupError> {
-        let DayRest {
-            mut state,
-            mut stats,
-            symbols,
-            products,
-            sales,
-            pairs,
-            shop_days,
-            hourly,
-            service,
-            members,
-            scopes_today,
-        } = self;
+        let DayRest { mut state, mut stats, symbols, products, orders } = self;
+        let DayOrders { sales, pairs, shop_days, hourly, service, members, scopes_today, .. } = orders;
         let d = ctx.day;
         let s = &*symbols;
         let text = |id: Sym| s.name(id).clone();
