@@ -267,11 +267,10 @@ fn run_local(dir: &Path, shops: &Path, out: &Path, from: Day, to: Day, threads: 
         // Each Parquet part is written as soon as it is encoded.
         let write_part = |key: &str, bytes: Vec<u8>| -> Result<(), RollupError> {
             let path = out.join(key);
-            let written = match path.parent() {
-                Some(folder) => std::fs::create_dir_all(folder).and_then(|()| std::fs::write(&path, bytes)),
-                None => Ok(()),
-            };
-            written.map_err(|e| RollupError::Unwritable { key: path.display().to_string(), message: e.to_string() })
+            let folder = path.parent().map_or(Ok(()), std::fs::create_dir_all);
+            folder
+                .and_then(|()| std::fs::write(&path, bytes))
+                .map_err(|e| RollupError::Unwritable { key: path.display().to_string(), message: e.to_string() })
         };
         let day = compute_and_encode_day(std::mem::take(&mut state), partial, &ctx, &write_part, &mut |step| {
             let name = match step {

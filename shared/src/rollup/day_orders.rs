@@ -5,8 +5,6 @@
 //! list whose order nothing depends on (sorted, or summed, later), so the merged result does
 //! not depend on the split or on the number of threads.
 
-use std::collections::HashMap as StdHashMap;
-
 use super::compute::{shop_format, DayContext};
 use super::order_lines::Placed;
 use super::partial::{IntHash, KeyMap, OrderFacts, Sym, Symbols, NO_SYM};
@@ -332,14 +330,13 @@ pub(super) fn resolve_shops(
 ) -> (HashMap<(Sym, Sym), Shop>, Vec<String>) {
     let mut shops: HashMap<(Sym, Sym), Shop> = HashMap::default();
     let mut unknown: Vec<String> = Vec::new();
-    let zones: &StdHashMap<(String, String), super::compute::ShopZone> = &ctx.shops;
     for (platform_sym, shop_sym) in keys {
         if shops.contains_key(&(platform_sym, shop_sym)) {
             continue;
         }
         let platform = symbols.name(platform_sym).clone();
         let shop_id = symbols.name(shop_sym).clone();
-        let shop = match zones.get(&(shop_format(&platform).to_string(), shop_id.to_string())) {
+        let shop = match ctx.shops.get(&(shop_format(&platform).to_string(), shop_id.to_string())) {
             Some(zone) => Shop {
                 clock: LocalClock::new(zone.time_zone),
                 location: symbols.intern(zone.location_id.as_deref().unwrap_or(&shop_id)),
