@@ -296,7 +296,7 @@ pub fn begin_day(
         let mut acc = DayOrders::default();
         // At most every order of these shards is placed on the day.
         acc.placed.reserve_exact(shards.iter().map(|s| s.len()).sum());
-        acc.fold(&cx, &mut cx.shops.clone(), shards.iter().flat_map(|s| s.iter()))?;
+        acc.fold(&cx, &mut cx.shops.clone(), shards.iter().flat_map(|s| s.iter_positions()))?;
         Ok(acc)
     };
     let shards = partial.orders.shards();

@@ -193,18 +193,18 @@ impl DayOrders {
         p
     }
 
-    /// Folds orders into `self`. `shops` is the caller's copy of the shops (their clocks cache
+    /// Folds orders, `(key, position in its shard, facts)`, into `self`. `shops` is the caller's copy of the shops (their clocks cache
     /// zone offsets).
     pub fn fold<'o>(
         &mut self,
         cx: &FoldContext<'_>,
         shops: &mut HashMap<(Sym, Sym), Shop>,
-        orders: impl Iterator<Item = (u128, &'o OrderFacts)>,
+        orders: impl Iterator<Item = (u128, u32, &'o OrderFacts)>,
     ) -> Result<(), RollupError> {
         let d = cx.day;
         let mut order_units: Vec<(Sym, i64)> = Vec::new();
         let mut skus_seen: Vec<Sym> = Vec::new();
-        for (key, o) in orders {
+        for (key, position, o) in orders {
             let shop = shops
                 .get_mut(&(o.platform, o.shop_id))
                 .ok_or_else(|| RollupError::Internal("an order's shop was not resolved before the fold".into()))?;
@@ -217,7 +217,7 @@ impl DayOrders {
             if placed_day == d {
                 self.orders_placed += 1;
                 self.lines_placed += o.lines.len() as u64;
-                self.placed.push(Placed { key, shop_rank: 0, hour, location, member });
+                self.placed.push(Placed::new(key, position, o, hour, location, member));
             }
             // Shipped and not yet delivered: in transit outbound from the order's location.
             if !o.cancelled && o.shipped_at.get().is_some_and(|t| shop.clock.day(t) <= d) {

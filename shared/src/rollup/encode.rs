@@ -28,6 +28,9 @@ pub struct WrittenTable {
 /// Rows per batch when the order lines stream into Parquet: bounds the Arrow arrays in memory.
 const ORDER_LINE_BATCH_ROWS: usize = 32_768;
 
+/// Parts of the order lines encoded at a time.
+const ENCODER_THREADS: usize = 2;
+
 /// Every table of a day (its parts handed to the sink), and the state it hands on (also as
 /// gzip JSON).
 pub struct EncodedDay {
@@ -82,22 +85,14 @@ fn parquet_error(name: &str, e: ParquetEncodeError) -> RollupError {
 }
 
 /// `curated/order_lines` as Parquet parts of up to [`ROWS_PER_PART`] rows (whole batches), each
-/// part streamed batch by batch into its own file, two parts encoded at a time.
+/// part streamed batch by batch into its own file, two parts encoded at a time. A day of more
+/// than one part gets an even number of parts of about equal size, so both encoders finish
+/// together (1M, 1M, 1M, 0.67M left one encoder alone for a sixth of the work).
 pub fn encode_order_lines(order_lines: &OrderLines, d: Day, sink: PartSink<'_>) -> Result<WrittenTable, RollupError> {
     let name = "order_lines";
     let bounds = order_lines.bounds(ORDER_LINE_BATCH_ROWS);
-    let mut part_ranges: Vec<Vec<usize>> = Vec::new();
-    let mut filled = usize::MAX;
-    for (i, rows) in bounds.iter().map(|(a, b)| order_lines.range_rows(*a, *b)).enumerate() {
-        if filled.saturating_add(rows) > ROWS_PER_PART {
-            part_ranges.push(Vec::new());
-            filled = 0;
-        }
-        if let Some(last) = part_ranges.last_mut() {
-            last.push(i);
-        }
-        filled += rows;
-    }
+    let batch_rows: Vec<usize> = bounds.iter().map(|(a, b)| order_lines.range_rows(*a, *b)).collect();
+    let part_ranges = batches_into_parts(&batch_rows, ROWS_PER_PART, ENCODER_THREADS);
     let encode_part = |part: usize, batches: &[usize]| -> Result<String, RollupError> {
         let mut writer = PartWriter::for_spec(schema::ORDER_LINES).map_err(|e| parquet_error(name, e))?;
         for &b in batches {
@@ -113,6 +108,7 @@ pub fn encode_order_lines(order_lines: &OrderLines, d: Day, sink: PartSink<'_>) 
         part_ranges.iter().enumerate().filter(|(i, _)| i % 2 == parity).map(|(i, b)| encode_part(i, b)).collect()
     };
     let (even, odd) = std::thread::scope(|s| {
+        // Two encoders (ENCODER_THREADS): this thread takes the even parts.
         let odd = s.spawn(|| stream_parts(1));
         let even = stream_parts(0);
         (even, odd.join().unwrap_or_else(|_| Err(RollupError::Internal("encoder panicked".into()))))
@@ -124,6 +120,31 @@ pub fn encode_order_lines(order_lines: &OrderLines, d: Day, sink: PartSink<'_>) 
         parts.push(encode_part(0, &[])?);
     }
     Ok(WrittenTable { name, rows: order_lines.rows() as u64, parts })
+}
+
+/// Groups consecutive batches (their row counts) into parts: one part when everything fits in
+/// `max_rows`, else a multiple of `threads` parts of about equal rows, none over `max_rows`
+/// unless a single batch is.
+fn batches_into_parts(batch_rows: &[usize], max_rows: usize, threads: usize) -> Vec<Vec<usize>> {
+    let total: usize = batch_rows.iter().sum();
+    let largest = batch_rows.iter().copied().max().unwrap_or(0);
+    // A part overshoots its share by less than one batch.
+    let share = if largest < max_rows { max_rows - largest } else { max_rows }.max(1);
+    let mut parts = if total <= max_rows { 1 } else { total.div_ceil(share) };
+    if parts > 1 {
+        parts = parts.next_multiple_of(threads.max(1));
+    }
+    // Each part's share ends at `total * (i + 1) / parts` rows; a batch goes to the part its
+    // first row falls in.
+    let mut grouped: Vec<Vec<usize>> = vec![Vec::new(); parts];
+    let mut before = 0usize;
+    for (i, rows) in batch_rows.iter().enumerate() {
+        let part = (before as u128 * parts as u128 / total.max(1) as u128) as usize;
+        grouped[part.min(parts - 1)].push(i);
+        before += rows;
+    }
+    grouped.retain(|g| !g.is_empty());
+    grouped
 }
 
 /// The rollup tables as Parquet parts, and the gzip JSON of the state, on two threads.
@@ -152,4 +173,43 @@ pub fn encode_tables(
         (encoded, state_bytes)
     });
     Ok((encoded?, state_bytes?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batches_into_parts;
+
+    fn part_rows(batch_rows: &[usize], parts: &[Vec<usize>]) -> Vec<usize> {
+        parts.iter().map(|p| p.iter().map(|&b| batch_rows[b]).sum()).collect()
+    }
+
+    #[test]
+    fn a_day_that_fits_is_one_part() {
+        let rows = vec![100; 10];
+        assert_eq!(batches_into_parts(&rows, 1_000, 2), vec![(0..10).collect::<Vec<_>>()]);
+        assert!(batches_into_parts(&[], 1_000, 2).is_empty(), "an empty day has no batches to place");
+    }
+
+    #[test]
+    fn a_big_day_is_an_even_number_of_equal_parts_in_batch_order() {
+        // 3.67M rows in 32k batches, as on the benchmark day: 4 parts of ~0.92M (not 1M ×3 + 0.67M).
+        let mut rows = vec![32_768; 111];
+        rows.push(30_000);
+        let parts = batches_into_parts(&rows, 1_000_000, 2);
+        assert_eq!(parts.len(), 4);
+        let flat: Vec<usize> = parts.iter().flatten().copied().collect();
+        assert_eq!(flat, (0..rows.len()).collect::<Vec<_>>(), "every batch once, in order");
+        let sizes = part_rows(&rows, &parts);
+        let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+        assert!(max - min <= 32_768, "{sizes:?}");
+        assert!(sizes.iter().all(|&s| s <= 1_000_000), "{sizes:?}");
+    }
+
+    #[test]
+    fn no_part_goes_over_the_limit_even_when_the_day_is_an_exact_multiple() {
+        let rows = vec![25_000; 80]; // 2,000,000 rows
+        let parts = batches_into_parts(&rows, 1_000_000, 2);
+        assert_eq!(parts.len() % 2, 0);
+        assert!(part_rows(&rows, &parts).iter().all(|&s| s <= 1_000_000));
+    }
 }

@@ -17,15 +17,45 @@ use super::schema;
 use super::table::Table;
 use super::RollupError;
 
-/// An order placed on the day (32 bytes: a big day has millions).
+/// An order placed on the day (40 bytes: a big day has millions). It knows where its facts
+/// sit in the order table and how many lines they have, so batching and building the columns
+/// never look an order up by key.
 #[derive(Debug, Clone, Copy)]
 pub struct Placed {
-    pub key: u128,
+    /// The order key as two words, high first: sorts like the `u128`, without aligning (and
+    /// padding) the struct to 16 bytes.
+    key: [u64; 2],
+    /// Position of the facts in the key's shard ([`OrderTable::at`]).
+    position: u32,
+    lines: u32,
     /// Position of the order's shop in name order (filled by [`OrderLines::new`]).
-    pub shop_rank: u32,
-    pub hour: i32,
-    pub location: Sym,
-    pub member: Sym,
+    shop_rank: u32,
+    location: Sym,
+    member: Sym,
+    hour: i32,
+}
+
+impl Placed {
+    /// An order with key `key` at `position` of its shard, placed at local hour `hour`.
+    pub fn new(key: u128, position: u32, facts: &OrderFacts, hour: i32, location: Sym, member: Sym) -> Placed {
+        Placed {
+            key: [(key >> 64) as u64, key as u64],
+            position,
+            lines: facts.lines.len() as u32,
+            shop_rank: 0,
+            location,
+            member,
+            hour,
+        }
+    }
+
+    pub fn key(&self) -> u128 {
+        (u128::from(self.key[0]) << 64) | u128::from(self.key[1])
+    }
+
+    fn lines(&self) -> usize {
+        self.lines as usize
+    }
 }
 
 /// The order lines of one day, ready to be produced batch by batch.
@@ -41,14 +71,16 @@ pub struct OrderLines {
 impl OrderLines {
     /// Sorts `placed` in place (no copy: it can hold millions of orders): shops in name order,
     /// orders by key within a shop. Deterministic (a rerun writes the same file) and cheap;
-    /// each file's row groups then hold few shops, for pushdown.
+    /// each file's row groups then hold few shops, for pushdown. An order whose facts are not
+    /// where it says (never, unless the table changed since the fold) is left out.
     pub(super) fn new(facts: OrderTable, symbols: Arc<Symbols>, mut placed: Vec<Placed>) -> OrderLines {
         let s = &*symbols;
         let mut shops: Vec<(Sym, Sym)> = Vec::new();
         let mut rows = 0;
         placed.retain_mut(|p| {
-            let Some(o) = facts.get(&p.key) else { return false };
-            rows += o.lines.len();
+            let Some(o) = facts.at(p.key(), p.position) else { return false };
+            p.lines = o.lines.len() as u32;
+            rows += p.lines();
             let shop = (o.platform, o.shop_id);
             p.shop_rank = match shops.iter().position(|x| *x == shop) {
                 Some(i) => i as u32,
@@ -78,13 +110,9 @@ impl OrderLines {
         self.rows
     }
 
-    fn lines_of(&self, key: &u128) -> usize {
-        self.facts.get(key).map_or(0, |o| o.lines.len())
-    }
-
     /// Rows of orders `start..end`.
     pub fn range_rows(&self, start: usize, end: usize) -> usize {
-        self.orders[start..end].iter().map(|p| self.lines_of(&p.key)).sum()
+        self.orders[start..end].iter().map(Placed::lines).sum()
     }
 
     /// Order ranges of at most `batch_rows` lines each (whole orders; an order with more lines
@@ -93,7 +121,7 @@ impl OrderLines {
         let mut bounds = Vec::new();
         let (mut start, mut lines) = (0, 0);
         for (i, p) in self.orders.iter().enumerate() {
-            let n = self.lines_of(&p.key);
+            let n = p.lines();
             if lines > 0 && lines + n > batch_rows {
                 bounds.push((start, i));
                 start = i;
@@ -159,7 +187,8 @@ fn money(cents: Vec<i128>) -> Result<ArrayRef, RollupError> {
 }
 
 fn order_line_arrays(facts: &OrderTable, s: &Symbols, placed: &[Placed]) -> Result<Vec<ArrayRef>, RollupError> {
-    let orders: Vec<(&OrderFacts, &Placed)> = placed.iter().filter_map(|p| facts.get(&p.key).map(|o| (o, p))).collect();
+    let orders: Vec<(&OrderFacts, &Placed)> =
+        placed.iter().filter_map(|p| facts.at(p.key(), p.position).map(|o| (o, p))).collect();
     let rows: usize = orders.iter().map(|(o, _)| o.lines.len()).sum();
     let sym = |bytes| SymColumn::new(rows, bytes);
     let (mut platform, mut shop, mut status, mut store, mut salesperson) = (sym(8), sym(8), sym(8), sym(8), sym(8));

@@ -462,6 +462,12 @@ impl OrderShard {
         self.chunks.iter().flatten().map(|e| (e.key(), &e.facts))
     }
 
+    /// `(key, position, facts)` in arrival order: the position finds the facts again through
+    /// [`OrderTable::at`] without a lookup by key.
+    pub fn iter_positions(&self) -> impl Iterator<Item = (u128, u32, &OrderFacts)> {
+        self.iter().enumerate().map(|(p, (key, facts))| (key, p as u32, facts))
+    }
+
     /// Whether an order version would be kept: lets the parser skip building stale versions.
     pub fn wants(&self, key: u128, version: i64, source_raw_key: &str, name: SymName<'_>) -> bool {
         self.get(&key).is_none_or(|current| current.superseded_by(version, source_raw_key, name))
@@ -529,6 +535,15 @@ impl OrderTable {
 
     pub fn get(&self, key: &u128) -> Option<&OrderFacts> {
         self.shards[shard_of(*key)].get(key)
+    }
+
+    /// The facts at `position` of the key's shard (from [`OrderShard::iter_positions`]), if that
+    /// position holds this key.
+    pub fn at(&self, key: u128, position: u32) -> Option<&OrderFacts> {
+        let shard = &self.shards[shard_of(key)];
+        let p = position as usize;
+        let entry = shard.chunks.get(p / CHUNK)?.get(p % CHUNK)?;
+        (entry.key() == key).then_some(&entry.facts)
     }
 
     pub fn shards(&self) -> &[OrderShard] {
