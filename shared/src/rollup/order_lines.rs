@@ -159,18 +159,18 @@ impl OrderLines {
     }
 }
 
-/// A string column filled from symbols (or absent values).
-struct SymColumn(StringBuilder);
+/// A string column of the order lines.
+struct TextColumn(StringBuilder);
 
-impl SymColumn {
+impl TextColumn {
     fn new(rows: usize, bytes_per_row: usize) -> Self {
-        SymColumn(StringBuilder::with_capacity(rows, rows * bytes_per_row))
+        TextColumn(StringBuilder::with_capacity(rows, rows * bytes_per_row))
     }
 
-    fn push(&mut self, symbols: &Symbols, id: Sym) {
-        match symbols.name_opt(id) {
-            Some(name) => self.0.append_value(&**name),
-            None => self.0.append_null(),
+    /// `value` (or NULL) `times` times: the order-level columns repeat on every line.
+    fn push_n(&mut self, value: Option<&str>, times: usize) {
+        for _ in 0..times {
+            self.0.append_option(value);
         }
     }
 
@@ -190,11 +190,11 @@ fn order_line_arrays(facts: &OrderTable, s: &Symbols, placed: &[Placed]) -> Resu
     let orders: Vec<(&OrderFacts, &Placed)> =
         placed.iter().filter_map(|p| facts.at(p.key(), p.position).map(|o| (o, p))).collect();
     let rows: usize = orders.iter().map(|(o, _)| o.lines.len()).sum();
-    let sym = |bytes| SymColumn::new(rows, bytes);
-    let (mut platform, mut shop, mut status, mut store, mut salesperson) = (sym(8), sym(8), sym(8), sym(8), sym(8));
-    let (mut city, mut location, mut member, mut currency, mut sku) = (sym(8), sym(8), sym(12), sym(3), sym(10));
-    let mut order_id = StringBuilder::with_capacity(rows, rows * 24);
-    let mut raw_key = StringBuilder::with_capacity(rows, rows * 80);
+    let text = |bytes| TextColumn::new(rows, bytes);
+    let (mut platform, mut shop, mut status, mut store, mut salesperson) =
+        (text(8), text(8), text(8), text(8), text(8));
+    let (mut city, mut location, mut member, mut currency, mut sku) = (text(8), text(8), text(12), text(3), text(10));
+    let (mut order_id, mut raw_key) = (text(24), text(80));
     let mut key_buf = String::new();
     let ints = || Vec::<i64>::with_capacity(rows);
     let (mut version, mut placed_at, mut quantity, mut refunded_quantity) = (ints(), ints(), ints(), ints());
@@ -202,24 +202,31 @@ fn order_line_arrays(facts: &OrderTable, s: &Symbols, placed: &[Placed]) -> Resu
     let (mut unit_price, mut discount, mut gross_sales) = (cents(), cents(), cents());
     let (mut refunded_amount, mut net_sales) = (cents(), cents());
     let (mut hour_col, mut line_no) = (Vec::<i32>::with_capacity(rows), Vec::<i32>::with_capacity(rows));
-    for (o, &Placed { hour, location: loc, member: mem, .. }) in orders {
-        for (n, l) in o.lines.iter().enumerate() {
+    let name = |id: Sym| s.name_opt(id).map(|n| &**n);
+    for (o, p) in orders {
+        // The order's own columns, resolved once and repeated on each of its lines.
+        let n = o.lines.len();
+        platform.push_n(name(o.platform), n);
+        shop.push_n(name(o.shop_id), n);
+        order_id.push_n(Some(o.ids.order_id()), n);
+        status.push_n(name(o.status), n);
+        store.push_n(name(o.store_id), n);
+        salesperson.push_n(name(o.salesperson), n);
+        city.push_n(name(o.city), n);
+        location.push_n(name(p.location), n);
+        member.push_n(name(p.member), n);
+        currency.push_n(name(o.currency), n);
+        key_buf.clear();
+        key_buf.push_str(s.name(o.ids.raw_folder()));
+        key_buf.push_str(o.ids.raw_name());
+        raw_key.push_n(Some(&key_buf), n);
+        version.extend(std::iter::repeat_n(o.version, n));
+        placed_at.extend(std::iter::repeat_n(o.placed_at, n));
+        hour_col.extend(std::iter::repeat_n(p.hour, n));
+        for (i, l) in o.lines.iter().enumerate() {
             let gross = l.quantity * l.unit_price;
-            platform.push(s, o.platform);
-            shop.push(s, o.shop_id);
-            order_id.append_value(o.ids.order_id());
-            version.push(o.version);
-            status.push(s, o.status);
-            placed_at.push(o.placed_at);
-            hour_col.push(hour);
-            store.push(s, o.store_id);
-            salesperson.push(s, o.salesperson);
-            city.push(s, o.city);
-            location.push(s, loc);
-            member.push(s, mem);
-            currency.push(s, o.currency);
-            line_no.push(n as i32);
-            sku.push(s, l.sku);
+            line_no.push(i as i32);
+            sku.push_n(name(l.sku), 1);
             quantity.push(l.quantity);
             unit_price.push(i128::from(l.unit_price));
             discount.push(i128::from(l.discount));
@@ -227,17 +234,13 @@ fn order_line_arrays(facts: &OrderTable, s: &Symbols, placed: &[Placed]) -> Resu
             refunded_quantity.push(l.refunded_quantity);
             refunded_amount.push(i128::from(l.refunded_amount));
             net_sales.push(i128::from(gross - l.discount - l.refunded_amount));
-            key_buf.clear();
-            key_buf.push_str(s.name(o.ids.raw_folder()));
-            key_buf.push_str(o.ids.raw_name());
-            raw_key.append_value(&key_buf);
         }
     }
     // In schema::ORDER_LINES order; `table_from_arrays` and the Parquet writer check the types.
     Ok(vec![
         platform.finish(),
         shop.finish(),
-        Arc::new(order_id.finish()),
+        order_id.finish(),
         Arc::new(Int64Array::from(version)),
         status.finish(),
         Arc::new(TimestampMicrosecondArray::from(placed_at).with_timezone("UTC")),
@@ -257,6 +260,6 @@ fn order_line_arrays(facts: &OrderTable, s: &Symbols, placed: &[Placed]) -> Resu
         Arc::new(Int64Array::from(refunded_quantity)),
         money(refunded_amount)?,
         money(net_sales)?,
-        Arc::new(raw_key.finish()),
+        raw_key.finish(),
     ])
 }

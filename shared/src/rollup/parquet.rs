@@ -30,6 +30,9 @@ const ZSTD_LEVEL: i32 = 1;
 /// Columns whose values are (nearly) unique per row: a dictionary would only be built, overflow
 /// and be thrown away, at the cost of hashing every value.
 const NO_DICTIONARY: &[&str] = &["order_id", "source_raw_key", "version", "placed_at", "gross_sales", "net_sales"];
+/// Long per-order strings whose min/max would span nearly every row group (orders are sorted by
+/// key hash): no reader could prune with them, and keeping them compared every value.
+const NO_STATISTICS: &[&str] = &["order_id", "source_raw_key"];
 /// Largest magnitude (in cents) a `DECIMAL(18,2)` holds: 18 nines.
 const MAX_DECIMAL_18: i64 = 999_999_999_999_999_999;
 
@@ -146,6 +149,9 @@ impl PartWriter {
         for field in schema.fields() {
             if NO_DICTIONARY.contains(&field.name().as_str()) {
                 props = props.set_column_dictionary_enabled(field.name().as_str().into(), false);
+            }
+            if NO_STATISTICS.contains(&field.name().as_str()) {
+                props = props.set_column_statistics_enabled(field.name().as_str().into(), EnabledStatistics::None);
             }
         }
         let writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props.build()))?;
