@@ -392,68 +392,23 @@ impl DayRest {
                 *outbound_by_pair.entry((sh.location_id.clone(), sku.clone())).or_default() += q;
             }
         }
-        let mut unit_costs: HashMap<(Text, Text), UnitCost> = HashMap::default();
-        let mut inventory = TableBuilder::with_rows("inventory_daily", schema::INVENTORY_DAILY, all_pairs.len());
-        for pair in all_pairs {
-            let today = today_by_pair.remove(&pair).unwrap_or_default();
-            let ps = state.stock.entry(pair.clone()).or_default();
-            let opening = ps.closing_qty;
-            let mut adjusted = today.adjusted;
-            let closing = match today.timeline {
-                Some(mut events) => {
-                    // At one instant, other events before counts; counts in movement-id order.
-                    events.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
-                    let mut stock = opening;
-                    for (_, is_count, _, q) in events {
-                        if is_count {
-                            adjusted += q - stock;
-                            stock = q;
-                        } else {
-                            stock += q;
-                        }
-                    }
-                    stock
-                }
-                None => {
-                    opening + today.received - today.sold + today.returned + today.adjusted + today.transfer_in
-                        - today.transfer_out
-                }
-            };
-            ps.closing_qty = closing;
-            ps.receipts_qty += today.received;
-            ps.receipts_cost += today.received_cost;
-            let uc = if ps.receipts_qty > 0 {
-                UnitCost { cents: ps.receipts_cost, qty: i128::from(ps.receipts_qty) }
-            } else {
-                UnitCost { cents: i128::from(standard_cost(&pair.1).unwrap_or(0)), qty: 1 }
-            };
-            let value = cost(closing, uc);
-            ps.recent.retain(|(day, ..)| *day > d - 28);
-            ps.recent.push((d, today.sold, cost(today.sold - today.returned, uc), value));
-            let sold_28d: i64 = ps.recent.iter().map(|r| r.1).sum();
-            let cogs_28d: i64 = ps.recent.iter().map(|r| r.2).sum();
-            let value_28d: i64 = ps.recent.iter().map(|r| r.3).sum();
-            inventory.push(vec![
-                Cell::S(Some(pair.0.clone())),
-                Cell::S(Some(pair.1.clone())),
-                Cell::I(Some(opening)),
-                Cell::I(Some(today.received)),
-                Cell::I(Some(today.sold)),
-                Cell::I(Some(today.returned)),
-                Cell::I(Some(adjusted)),
-                Cell::I(Some(today.transfer_in)),
-                Cell::I(Some(today.transfer_out)),
-                Cell::I(Some(closing)),
-                Cell::I(Some(inbound_by_pair.get(&pair).copied().unwrap_or(0))),
-                Cell::I(Some(outbound_by_pair.get(&pair).copied().unwrap_or(0))),
-                Cell::C(Some(round_div(uc.cents, uc.qty))),
-                Cell::C(Some(value)),
-                Cell::I(Some(sold_28d)),
-                Cell::F((sold_28d != 0).then(|| closing as f64 / (sold_28d as f64 / 28.0))),
-                Cell::F((value_28d != 0).then(|| cogs_28d as f64 / (value_28d as f64 / 28.0))),
-            ])?;
-            unit_costs.insert(pair, uc);
-        }
+        // Unit costs first (the receipts so far plus today's, else the standard cost): then
+        // inventory_daily and sales_daily are built at the same time, on two threads.
+        let unit_costs: HashMap<(Text, Text), UnitCost> = all_pairs
+            .iter()
+            .map(|pair| {
+                let (qty, cents) = state.stock.get(pair).map_or((0, 0), |ps| (ps.receipts_qty, ps.receipts_cost));
+                let today = today_by_pair.get(pair);
+                let qty = qty + today.map_or(0, |t| t.received);
+                let cents = cents + today.map_or(0, |t| t.received_cost);
+                let uc = if qty > 0 {
+                    UnitCost { cents, qty: i128::from(qty) }
+                } else {
+                    UnitCost { cents: i128::from(standard_cost(&pair.1).unwrap_or(0)), qty: 1 }
+                };
+                (pair.clone(), uc)
+            })
+            .collect();
         let unit_cost_of = |loc: &Text, sku: &Text| -> Result<UnitCost, RollupError> {
             unit_costs
                 .get(&(loc.clone(), sku.clone()))
@@ -461,61 +416,137 @@ impl DayRest {
                 .ok_or_else(|| RollupError::Internal(format!("no stock row for {loc}/{sku}")))
         };
 
-        // ---- sales_daily ----
-        let mut sales_rows: Vec<(SalesKey, SalesDay)> = sales
-            .into_iter()
-            .map(|((pf, shop, store, sku, cur), v)| ((text(pf), text(shop), text_opt(store), text(sku), text(cur)), v))
-            .collect();
-        sales_rows.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut sales_table = TableBuilder::with_rows("sales_daily", schema::SALES_DAILY, sales_rows.len());
-        let mut shop_cogs: HashMap<(Text, Text, Text), i64> = HashMap::default();
-        let is_new = |member: &Sym, state: &CarriedState| !state.members.contains_key(s.name(*member));
-        for (key, v) in &sales_rows {
-            let uc = unit_cost_of(&text(v.location), &key.3)?;
-            let cogs = cost(v.units_sold - v.units_refunded, uc);
-            let net = v.gross - v.discounts - v.refunds;
-            let history = state.sales.get(key);
-            let (prev_net, prev_units) = history.map_or((0, 0), |h| {
-                h.iter()
-                    .filter(|(day, ..)| *day >= d - 28 && *day < d)
-                    .fold((0, 0), |acc, r| (acc.0 + r.1, acc.1 + r.2))
+        let (stock, sales_history, members_before) = (&mut state.stock, &mut state.sales, &state.members);
+        let (inventory, sales_built) = std::thread::scope(|scope| {
+            let inventory = scope.spawn(|| -> Result<TableBuilder, RollupError> {
+                let mut inventory =
+                    TableBuilder::with_rows("inventory_daily", schema::INVENTORY_DAILY, all_pairs.len());
+                for pair in all_pairs.iter().cloned() {
+                    let today = today_by_pair.remove(&pair).unwrap_or_default();
+                    let ps = stock.entry(pair.clone()).or_default();
+                    let opening = ps.closing_qty;
+                    let mut adjusted = today.adjusted;
+                    let closing = match today.timeline {
+                        Some(mut events) => {
+                            // At one instant, other events before counts; counts in movement-id order.
+                            events.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+                            let mut stock = opening;
+                            for (_, is_count, _, q) in events {
+                                if is_count {
+                                    adjusted += q - stock;
+                                    stock = q;
+                                } else {
+                                    stock += q;
+                                }
+                            }
+                            stock
+                        }
+                        None => {
+                            opening + today.received - today.sold + today.returned + today.adjusted + today.transfer_in
+                                - today.transfer_out
+                        }
+                    };
+                    ps.closing_qty = closing;
+                    ps.receipts_qty += today.received;
+                    ps.receipts_cost += today.received_cost;
+                    let uc = unit_cost_of(&pair.0, &pair.1)?;
+                    let value = cost(closing, uc);
+                    ps.recent.retain(|(day, ..)| *day > d - 28);
+                    ps.recent.push((d, today.sold, cost(today.sold - today.returned, uc), value));
+                    let sold_28d: i64 = ps.recent.iter().map(|r| r.1).sum();
+                    let cogs_28d: i64 = ps.recent.iter().map(|r| r.2).sum();
+                    let value_28d: i64 = ps.recent.iter().map(|r| r.3).sum();
+                    inventory.push(vec![
+                        Cell::S(Some(pair.0.clone())),
+                        Cell::S(Some(pair.1.clone())),
+                        Cell::I(Some(opening)),
+                        Cell::I(Some(today.received)),
+                        Cell::I(Some(today.sold)),
+                        Cell::I(Some(today.returned)),
+                        Cell::I(Some(adjusted)),
+                        Cell::I(Some(today.transfer_in)),
+                        Cell::I(Some(today.transfer_out)),
+                        Cell::I(Some(closing)),
+                        Cell::I(Some(inbound_by_pair.get(&pair).copied().unwrap_or(0))),
+                        Cell::I(Some(outbound_by_pair.get(&pair).copied().unwrap_or(0))),
+                        Cell::C(Some(round_div(uc.cents, uc.qty))),
+                        Cell::C(Some(value)),
+                        Cell::I(Some(sold_28d)),
+                        Cell::F((sold_28d != 0).then(|| closing as f64 / (sold_28d as f64 / 28.0))),
+                        Cell::F((value_28d != 0).then(|| cogs_28d as f64 / (value_28d as f64 / 28.0))),
+                    ])?;
+                }
+                Ok(inventory)
             });
-            let new_customers = v.members.iter().filter(|m| is_new(m, &state)).count();
-            *shop_cogs.entry((key.0.clone(), key.1.clone(), key.4.clone())).or_default() += cogs;
-            sales_table.push(vec![
-                Cell::S(Some(key.0.clone())),
-                Cell::S(Some(key.1.clone())),
-                Cell::S(key.2.clone()),
-                Cell::S(Some(key.3.clone())),
-                Cell::S(Some(key.4.clone())),
-                Cell::I(Some(v.orders)),
-                Cell::I(Some(v.units_sold)),
-                Cell::I(Some(v.units_refunded)),
-                Cell::C(Some(v.gross)),
-                Cell::C(Some(v.discounts)),
-                Cell::C(Some(v.refunds)),
-                Cell::C(Some(net)),
-                Cell::C(Some(cogs)),
-                Cell::C(Some(net - cogs)),
-                Cell::F((net != 0).then(|| (net - cogs) as f64 / net as f64)),
-                Cell::C(
-                    (v.units_sold != 0).then(|| round_div(i128::from(v.gross - v.discounts), i128::from(v.units_sold))),
-                ),
-                Cell::C((prev_units != 0).then(|| round_div(i128::from(prev_net), i128::from(prev_units)))),
-                Cell::I(Some(v.members.len() as i64)),
-                Cell::I(Some(new_customers as i64)),
-            ])?;
-        }
-        for (key, v) in &sales_rows {
-            if v.units_sold != 0 || v.gross != 0 || v.discounts != 0 {
-                let h = state.sales.entry(key.clone()).or_default();
-                h.push((d, v.gross - v.discounts, v.units_sold));
-            }
-        }
-        state.sales.retain(|_, h| {
-            h.retain(|(day, ..)| *day > d - 28);
-            !h.is_empty()
+            let sales_built = (|| -> Result<_, RollupError> {
+                // ---- sales_daily ----
+                let mut sales_rows: Vec<(SalesKey, SalesDay)> = sales
+                    .into_iter()
+                    .map(|((pf, shop, store, sku, cur), v)| {
+                        ((text(pf), text(shop), text_opt(store), text(sku), text(cur)), v)
+                    })
+                    .collect();
+                sales_rows.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut sales_table = TableBuilder::with_rows("sales_daily", schema::SALES_DAILY, sales_rows.len());
+                let mut shop_cogs: HashMap<(Text, Text, Text), i64> = HashMap::default();
+                let is_new = |member: &Sym| !members_before.contains_key(s.name(*member));
+                for (key, v) in &sales_rows {
+                    let uc = unit_cost_of(&text(v.location), &key.3)?;
+                    let cogs = cost(v.units_sold - v.units_refunded, uc);
+                    let net = v.gross - v.discounts - v.refunds;
+                    let history = sales_history.get(key);
+                    let (prev_net, prev_units) = history.map_or((0, 0), |h| {
+                        h.iter()
+                            .filter(|(day, ..)| *day >= d - 28 && *day < d)
+                            .fold((0, 0), |acc, r| (acc.0 + r.1, acc.1 + r.2))
+                    });
+                    let new_customers = v.members.iter().filter(|m| is_new(m)).count();
+                    *shop_cogs.entry((key.0.clone(), key.1.clone(), key.4.clone())).or_default() += cogs;
+                    sales_table.push(vec![
+                        Cell::S(Some(key.0.clone())),
+                        Cell::S(Some(key.1.clone())),
+                        Cell::S(key.2.clone()),
+                        Cell::S(Some(key.3.clone())),
+                        Cell::S(Some(key.4.clone())),
+                        Cell::I(Some(v.orders)),
+                        Cell::I(Some(v.units_sold)),
+                        Cell::I(Some(v.units_refunded)),
+                        Cell::C(Some(v.gross)),
+                        Cell::C(Some(v.discounts)),
+                        Cell::C(Some(v.refunds)),
+                        Cell::C(Some(net)),
+                        Cell::C(Some(cogs)),
+                        Cell::C(Some(net - cogs)),
+                        Cell::F((net != 0).then(|| (net - cogs) as f64 / net as f64)),
+                        Cell::C(
+                            (v.units_sold != 0)
+                                .then(|| round_div(i128::from(v.gross - v.discounts), i128::from(v.units_sold))),
+                        ),
+                        Cell::C((prev_units != 0).then(|| round_div(i128::from(prev_net), i128::from(prev_units)))),
+                        Cell::I(Some(v.members.len() as i64)),
+                        Cell::I(Some(new_customers as i64)),
+                    ])?;
+                }
+                for (key, v) in &sales_rows {
+                    if v.units_sold != 0 || v.gross != 0 || v.discounts != 0 {
+                        let h = sales_history.entry(key.clone()).or_default();
+                        h.push((d, v.gross - v.discounts, v.units_sold));
+                    }
+                }
+                sales_history.retain(|_, h| {
+                    h.retain(|(day, ..)| *day > d - 28);
+                    !h.is_empty()
+                });
+
+                let units_sold: i64 = sales_rows.iter().map(|(_, v)| v.units_sold).sum();
+                Ok((sales_table, shop_cogs, units_sold))
+            })();
+            let inventory =
+                inventory.join().unwrap_or_else(|_| Err(RollupError::Internal("inventory builder panicked".into())));
+            (inventory, sales_built)
         });
+        let inventory = inventory?;
+        let (sales_table, shop_cogs, units_sold) = sales_built?;
 
         // ---- shop_daily ----
         let mut shop_rows: Vec<((Text, Text, Text), ShopDay)> =
@@ -706,7 +737,7 @@ impl DayRest {
         }
 
         stats.kpis.by_currency = by_currency.into_iter().map(|(c, (net, margin))| (c, net, margin)).collect();
-        stats.kpis.units_sold = sales_rows.iter().map(|(_, v)| v.units_sold).sum();
+        stats.kpis.units_sold = units_sold;
         stats.kpis.stock_units = state.stock.values().map(|p| p.closing_qty).sum();
         state.day = Some(d);
         let tables = vec![

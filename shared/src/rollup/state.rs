@@ -3,17 +3,21 @@
 //! sales key's 28 days, and every member's order history. Its size grows with distinct keys
 //! (SKUs × locations, members, open references), never with the number of orders.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::io::{Read, Write};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::partial::IntHash;
 use super::time::Day;
 use super::RollupError;
 
 pub type Text = Arc<str>;
+
+/// The state's maps: keyed by SKUs, locations, references and member ids, hashed a word at a
+/// time (SipHash made every lookup of a day's ~200k keys several times dearer).
+pub type HashMap<K, V> = std::collections::HashMap<K, V, IntHash>;
 
 /// `(platform, shop_id, store_id, sku, currency)`.
 pub type SalesKey = (Text, Text, Option<Text>, Text, Text);
@@ -205,8 +209,8 @@ mod as_pairs {
     use super::*;
     use serde::{Deserializer, Serializer};
 
-    pub fn serialize<K: Serialize + Ord, V: Serialize, S: Serializer>(
-        map: &HashMap<K, V>,
+    pub fn serialize<K: Serialize + Ord, V: Serialize, H, S: Serializer>(
+        map: &std::collections::HashMap<K, V, H>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
         // Sorted, so the same state is the same bytes (keys of a map are distinct: no need for
@@ -216,9 +220,10 @@ mod as_pairs {
         s.collect_seq(entries)
     }
 
-    pub fn deserialize<'de, K, V, D>(d: D) -> Result<HashMap<K, V>, D::Error>
+    pub fn deserialize<'de, K, V, H, D>(d: D) -> Result<std::collections::HashMap<K, V, H>, D::Error>
     where
         K: Deserialize<'de> + Eq + Hash,
+        H: BuildHasher + Default,
         V: Deserialize<'de>,
         D: Deserializer<'de>,
     {
@@ -267,7 +272,9 @@ mod tests {
                 net_sales: 100 * i,
                 gross_margin: 40 * i,
                 platforms: vec![t("pos"), t("shopify")],
-                scopes: HashMap::from([(t("all"), ScopeHistory { first_day: 20_000, recent: vec![(20_759, 1)] })]),
+                scopes: [(t("all"), ScopeHistory { first_day: 20_000, recent: vec![(20_759, 1)] })]
+                    .into_iter()
+                    .collect(),
             };
             state.members.insert(t(&format!("m-{i}")), history);
         }
