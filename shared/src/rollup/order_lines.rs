@@ -79,7 +79,6 @@ impl OrderLines {
         let mut rows = 0;
         placed.retain_mut(|p| {
             let Some(o) = facts.at(p.key(), p.position) else { return false };
-            p.lines = o.lines.len() as u32;
             rows += p.lines();
             let shop = (o.platform, o.shop_id);
             p.shop_rank = match shops.iter().position(|x| *x == shop) {
