@@ -19,7 +19,7 @@ use super::day_orders::{resolve_shops, DayOrders, FoldContext, MemberDay, PairDa
 pub use super::order_lines::OrderLines;
 use super::partial::{KeyMap, OrderShard, Partial, Sym, Symbols, NO_SYM};
 use super::schema::{self, Cell, TableBuilder};
-use super::state::{CarriedState, MemberHistory, SalesKey, ScopeHistory, Shipment, Text};
+use super::state::{CarriedState, MemberHistory, PairState, SalesKey, ScopeHistory, Shipment, Text};
 use super::table::Table;
 use super::time::{Day, LocalClock};
 use super::RollupError;
@@ -378,7 +378,7 @@ impl DayRest {
         let text_opt = |id: Sym| s.name_opt(id).cloned();
 
         // ---- inventory ----
-        let mut today_by_pair: HashMap<(Text, Text), PairDay> =
+        let today_by_pair: HashMap<(Text, Text), PairDay> =
             pairs.into_iter().map(|((loc, sku), p)| ((text(loc), text(sku)), p)).collect();
         let mut all_pairs: Vec<(Text, Text)> = state.stock.keys().cloned().collect();
         all_pairs.extend(today_by_pair.keys().filter(|k| !state.stock.contains_key(*k)).cloned());
@@ -428,65 +428,8 @@ impl DayRest {
 
         let (stock, sales_history, members_before) = (&mut state.stock, &mut state.sales, &state.members);
         let (inventory, sales_built) = std::thread::scope(|scope| {
-            let inventory = scope.spawn(|| -> Result<TableBuilder, RollupError> {
-                let mut inventory =
-                    TableBuilder::with_rows("inventory_daily", schema::INVENTORY_DAILY, all_pairs.len());
-                for pair in all_pairs.iter().cloned() {
-                    let today = today_by_pair.remove(&pair).unwrap_or_default();
-                    let ps = stock.entry(pair.clone()).or_default();
-                    let opening = ps.closing_qty;
-                    let mut adjusted = today.adjusted;
-                    let closing = match today.timeline {
-                        Some(mut events) => {
-                            // At one instant, other events before counts; counts in movement-id order.
-                            events.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
-                            let mut stock = opening;
-                            for (_, is_count, _, q) in events {
-                                if is_count {
-                                    adjusted += q - stock;
-                                    stock = q;
-                                } else {
-                                    stock += q;
-                                }
-                            }
-                            stock
-                        }
-                        None => {
-                            opening + today.received - today.sold + today.returned + today.adjusted + today.transfer_in
-                                - today.transfer_out
-                        }
-                    };
-                    ps.closing_qty = closing;
-                    ps.receipts_qty += today.received;
-                    ps.receipts_cost += today.received_cost;
-                    let uc = unit_cost_of(&pair.0, &pair.1)?;
-                    let value = cost(closing, uc);
-                    ps.recent.retain(|(day, ..)| *day > d - 28);
-                    ps.recent.push((d, today.sold, cost(today.sold - today.returned, uc), value));
-                    let sold_28d: i64 = ps.recent.iter().map(|r| r.1).sum();
-                    let cogs_28d: i64 = ps.recent.iter().map(|r| r.2).sum();
-                    let value_28d: i64 = ps.recent.iter().map(|r| r.3).sum();
-                    inventory.push(vec![
-                        Cell::S(Some(pair.0.clone())),
-                        Cell::S(Some(pair.1.clone())),
-                        Cell::I(Some(opening)),
-                        Cell::I(Some(today.received)),
-                        Cell::I(Some(today.sold)),
-                        Cell::I(Some(today.returned)),
-                        Cell::I(Some(adjusted)),
-                        Cell::I(Some(today.transfer_in)),
-                        Cell::I(Some(today.transfer_out)),
-                        Cell::I(Some(closing)),
-                        Cell::I(Some(inbound_by_pair.get(&pair).copied().unwrap_or(0))),
-                        Cell::I(Some(outbound_by_pair.get(&pair).copied().unwrap_or(0))),
-                        Cell::C(Some(round_div(uc.cents, uc.qty))),
-                        Cell::C(Some(value)),
-                        Cell::I(Some(sold_28d)),
-                        Cell::F((sold_28d != 0).then(|| closing as f64 / (sold_28d as f64 / 28.0))),
-                        Cell::F((value_28d != 0).then(|| cogs_28d as f64 / (value_28d as f64 / 28.0))),
-                    ])?;
-                }
-                Ok(inventory)
+            let inventory = scope.spawn(|| {
+                inventory_table(d, &all_pairs, today_by_pair, stock, &unit_costs, &inbound_by_pair, &outbound_by_pair)
             });
             let sales_built = (|| -> Result<_, RollupError> {
                 // ---- sales_daily ----
@@ -793,4 +736,78 @@ fn rekey_members(mut state: CarriedState, aliases: &Aliases) -> CarriedState {
         }
     }
     state
+}
+
+/// `inventory_daily` of day `d`: a row per (location, SKU) of `all_pairs` (sorted), each pair's
+/// stock carried on in `stock`. Counts replace the running stock in time order; the closing
+/// value and the 28-day columns use the pair's unit cost of the day.
+fn inventory_table(
+    d: Day,
+    all_pairs: &[(Text, Text)],
+    mut today_by_pair: HashMap<(Text, Text), PairDay>,
+    stock: &mut HashMap<(Text, Text), PairState>,
+    unit_costs: &HashMap<(Text, Text), UnitCost>,
+    inbound_by_pair: &HashMap<(Text, Text), i64>,
+    outbound_by_pair: &HashMap<(Text, Text), i64>,
+) -> Result<TableBuilder, RollupError> {
+    let mut inventory = TableBuilder::with_rows("inventory_daily", schema::INVENTORY_DAILY, all_pairs.len());
+    for pair in all_pairs.iter().cloned() {
+        let today = today_by_pair.remove(&pair).unwrap_or_default();
+        let ps = stock.entry(pair.clone()).or_default();
+        let opening = ps.closing_qty;
+        let mut adjusted = today.adjusted;
+        let closing = match today.timeline {
+            Some(mut events) => {
+                // At one instant, other events before counts; counts in movement-id order.
+                events.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+                let mut stock = opening;
+                for (_, is_count, _, q) in events {
+                    if is_count {
+                        adjusted += q - stock;
+                        stock = q;
+                    } else {
+                        stock += q;
+                    }
+                }
+                stock
+            }
+            None => {
+                opening + today.received - today.sold + today.returned + today.adjusted + today.transfer_in
+                    - today.transfer_out
+            }
+        };
+        ps.closing_qty = closing;
+        ps.receipts_qty += today.received;
+        ps.receipts_cost += today.received_cost;
+        let uc = unit_costs
+            .get(&pair)
+            .copied()
+            .ok_or_else(|| RollupError::Internal(format!("no unit cost for {}/{}", pair.0, pair.1)))?;
+        let value = cost(closing, uc);
+        ps.recent.retain(|(day, ..)| *day > d - 28);
+        ps.recent.push((d, today.sold, cost(today.sold - today.returned, uc), value));
+        let sold_28d: i64 = ps.recent.iter().map(|r| r.1).sum();
+        let cogs_28d: i64 = ps.recent.iter().map(|r| r.2).sum();
+        let value_28d: i64 = ps.recent.iter().map(|r| r.3).sum();
+        inventory.push(vec![
+            Cell::S(Some(pair.0.clone())),
+            Cell::S(Some(pair.1.clone())),
+            Cell::I(Some(opening)),
+            Cell::I(Some(today.received)),
+            Cell::I(Some(today.sold)),
+            Cell::I(Some(today.returned)),
+            Cell::I(Some(adjusted)),
+            Cell::I(Some(today.transfer_in)),
+            Cell::I(Some(today.transfer_out)),
+            Cell::I(Some(closing)),
+            Cell::I(Some(inbound_by_pair.get(&pair).copied().unwrap_or(0))),
+            Cell::I(Some(outbound_by_pair.get(&pair).copied().unwrap_or(0))),
+            Cell::C(Some(round_div(uc.cents, uc.qty))),
+            Cell::C(Some(value)),
+            Cell::I(Some(sold_28d)),
+            Cell::F((sold_28d != 0).then(|| closing as f64 / (sold_28d as f64 / 28.0))),
+            Cell::F((value_28d != 0).then(|| cogs_28d as f64 / (value_28d as f64 / 28.0))),
+        ])?;
+    }
+    Ok(inventory)
 }
