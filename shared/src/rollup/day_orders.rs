@@ -193,8 +193,8 @@ impl DayOrders {
         p
     }
 
-    /// Folds orders, `(key, position in its shard, facts)`, into `self`. `shops` is the caller's copy of the shops (their clocks cache
-    /// zone offsets).
+    /// Folds orders, `(key, position in its shard, facts)`, into `self`. `shops` is the caller's
+    /// copy of the shops (their clocks cache zone offsets).
     pub fn fold<'o>(
         &mut self,
         cx: &FoldContext<'_>,

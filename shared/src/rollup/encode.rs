@@ -109,16 +109,29 @@ pub fn encode_order_lines(order_lines: &OrderLines, d: Day, sink: PartSink<'_>) 
         sink(&key, bytes)?;
         Ok(key)
     };
-    let stream_parts = |parity: usize| -> Result<Vec<String>, RollupError> {
-        part_ranges.iter().enumerate().filter(|(i, _)| i % 2 == parity).map(|(i, b)| encode_part(i, b)).collect()
+    // Encoder `e` takes parts e, e + ENCODER_THREADS, …; this thread is encoder 0.
+    let stream_parts = |encoder: usize| -> Result<Vec<String>, RollupError> {
+        part_ranges
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % ENCODER_THREADS == encoder)
+            .map(|(i, b)| encode_part(i, b))
+            .collect()
     };
-    let (even, odd) = std::thread::scope(|s| {
-        // Two encoders (ENCODER_THREADS): this thread takes the even parts.
-        let odd = s.spawn(|| stream_parts(1));
-        let even = stream_parts(0);
-        (even, odd.join().unwrap_or_else(|_| Err(RollupError::Internal("encoder panicked".into()))))
+    let streamed: Vec<Result<Vec<String>, RollupError>> = std::thread::scope(|s| {
+        let others: Vec<_> = (1..ENCODER_THREADS).map(|e| s.spawn(move || stream_parts(e))).collect();
+        let mut all = vec![stream_parts(0)];
+        all.extend(
+            others
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(RollupError::Internal("encoder panicked".into())))),
+        );
+        all
     });
-    let mut parts: Vec<String> = even?.into_iter().chain(odd?).collect();
+    let mut parts: Vec<String> = Vec::new();
+    for keys in streamed {
+        parts.extend(keys?);
+    }
     parts.sort();
     if parts.is_empty() {
         // An empty day is still a readable partition with the schema.

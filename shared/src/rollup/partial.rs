@@ -441,6 +441,14 @@ impl OrderShard {
         &self.chunks[p / CHUNK][p % CHUNK]
     }
 
+    /// The facts at `position` if that position holds `key` (positions from outside the index
+    /// are checked, not trusted).
+    fn at(&self, key: u128, position: u32) -> Option<&OrderFacts> {
+        let p = position as usize;
+        let entry = self.chunks.get(p / CHUNK)?.get(p % CHUNK)?;
+        (entry.key() == key).then_some(&entry.facts)
+    }
+
     fn position(&self, key: &u128) -> Option<u32> {
         self.index.find(index_hash(*key), |&p| self.entry(p).key() == *key).copied()
     }
@@ -540,10 +548,7 @@ impl OrderTable {
     /// The facts at `position` of the key's shard (from [`OrderShard::iter_positions`]), if that
     /// position holds this key.
     pub fn at(&self, key: u128, position: u32) -> Option<&OrderFacts> {
-        let shard = &self.shards[shard_of(key)];
-        let p = position as usize;
-        let entry = shard.chunks.get(p / CHUNK)?.get(p % CHUNK)?;
-        (entry.key() == key).then_some(&entry.facts)
+        self.shards[shard_of(key)].at(key, position)
     }
 
     pub fn shards(&self) -> &[OrderShard] {
