@@ -207,8 +207,9 @@ class LocalProvisionTest(unittest.TestCase):
         self.assertEqual((rollup["timeout"], rollup["memory_size"]), (900, 3008))
         self.assertEqual(set(rollup["env"]) - {"RUST_LOG"}, {"OMNILAKE_BUCKET", "OMNILAKE_SHOPS_TABLE",
                                                             "OMNILAKE_POINTS_TABLE", "OMNILAKE_BUSINESS_TZ",
-                                                            "MIMALLOC_PURGE_DELAY"})
+                                                            "MIMALLOC_PURGE_DELAY", "MIMALLOC_ALLOW_THP"})
         self.assertEqual(rollup["env"]["MIMALLOC_PURGE_DELAY"], "-1")
+        self.assertEqual(rollup["env"]["MIMALLOC_ALLOW_THP"], "0")
         names = {"OMNILAKE_BUCKET": d["bucket"], "OMNILAKE_SHOPS_TABLE": d["tables"]["ShopsTable"],
                  "OMNILAKE_POINTS_TABLE": d["tables"]["PointsTable"]}
         for binary, fn in d["functions"].items():

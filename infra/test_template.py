@@ -192,6 +192,7 @@ _POINTS = {"OMNILAKE_POINTS_TABLE": {"Ref": "PointsTable"},
            "OMNILAKE_POINTS_EXPIRY_MONTHS": {"Ref": "PointsExpiryMonths"}}
 _IDENTITY = {"OMNILAKE_IDENTITY_KEY_SECRET": {"Ref": "IdentityKeySecret"},
              "OMNILAKE_DEFAULT_COUNTRY": {"Ref": "DefaultCountry"}}
+_ROLLUP_ALLOCATOR = {"MIMALLOC_PURGE_DELAY": "-1", "MIMALLOC_ALLOW_THP": "0"}
 EXPECTED_ENV = {
     "IngestWebhookFunction": {**_GLOBAL_ENV, **_BUCKET, **_SHOPS,
                               "OMNILAKE_SECRET_PREFIX": {"Fn::Sub": "${AWS::StackName}/shops/"},
@@ -201,10 +202,10 @@ EXPECTED_ENV = {
     "UnifyPointsFunction": {**_GLOBAL_ENV, **_BUCKET, **_SHOPS, **_POINTS, **_IDENTITY},
     "MembersApiFunction": {**_GLOBAL_ENV, **_POINTS, **_IDENTITY},
     "PointsExpiryFunction": {**_GLOBAL_ENV, **_SHOPS, **_POINTS},
-    # MIMALLOC_PURGE_DELAY: freed memory stays mapped (re-faulting it cost ~5 s of CPU a big day).
+    # mimalloc: freed memory stays mapped (re-faulting it cost ~5 s of CPU a big day); no THP.
     "NightlyRollupFunction": {**_GLOBAL_ENV, **_BUCKET, **_SHOPS, "OMNILAKE_POINTS_TABLE": {"Ref": "PointsTable"},
-                              "MIMALLOC_PURGE_DELAY": "-1"},
-    "NightlyRollupMapFunction": {**_GLOBAL_ENV, **_BUCKET, **_SHOPS, "MIMALLOC_PURGE_DELAY": "-1"},
+                              **_ROLLUP_ALLOCATOR},
+    "NightlyRollupMapFunction": {**_GLOBAL_ENV, **_BUCKET, **_SHOPS, **_ROLLUP_ALLOCATOR},
 }
 
 # Allow statements with Resource "*" that cannot be narrowed: in a key policy "*" means "this key".
