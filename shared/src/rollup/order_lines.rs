@@ -105,6 +105,11 @@ impl OrderLines {
         OrderLines { facts, symbols, orders: placed, rows }
     }
 
+    /// Frees the order facts on `threads` threads ([`OrderTable::free_on_threads`]).
+    pub fn free_on_threads(self, threads: usize) {
+        self.facts.free_on_threads(threads);
+    }
+
     pub fn rows(&self) -> usize {
         self.rows
     }
