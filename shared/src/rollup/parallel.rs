@@ -63,7 +63,46 @@ pub fn decompress_into(key: &str, body: &[u8], buf: &mut Vec<u8>) -> Result<(), 
 struct SharedOrders<'a> {
     symbols: &'a Mutex<Symbols>,
     shards: &'a [Mutex<OrderShard>],
-    cache: HashMap<Box<str>, Sym, IntHash>,
+    cache: SymCache,
+}
+
+/// A parser thread's symbol ids. Nearly every string interned (SKUs, shops, statuses,
+/// currencies, cities) is 15 bytes or shorter: those are keyed by their bytes and length packed
+/// into one `u128`, found with an integer compare instead of a string compare through a
+/// pointer (the interning was ~6% of the run's CPU). Longer strings go through a string map.
+#[derive(Default)]
+struct SymCache {
+    short: HashMap<u128, Sym, IntHash>,
+    long: HashMap<Box<str>, Sym, IntHash>,
+}
+
+/// `text`'s bytes and length as one integer, if it has at most 15 bytes: distinct strings
+/// give distinct integers (the length byte tells "a" from "a\0").
+fn packed_short(text: &str) -> Option<u128> {
+    let bytes = text.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut word = [0u8; 16];
+    word[..bytes.len()].copy_from_slice(bytes);
+    word[15] = bytes.len() as u8;
+    Some(u128::from_le_bytes(word))
+}
+
+impl SymCache {
+    fn get_or_intern(&mut self, text: &str, symbols: &Mutex<Symbols>) -> Sym {
+        match packed_short(text) {
+            Some(word) => *self.short.entry(word).or_insert_with(|| lock(symbols).intern(text)),
+            None => {
+                if let Some(&id) = self.long.get(text) {
+                    return id;
+                }
+                let id = lock(symbols).intern(text);
+                self.long.insert(text.into(), id);
+                id
+            }
+        }
+    }
 }
 
 /// A poisoned lock means a parser thread panicked; its join reports that, so the data is
@@ -74,12 +113,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl OrderSink for SharedOrders<'_> {
     fn intern(&mut self, text: &str) -> Sym {
-        if let Some(&id) = self.cache.get(text) {
-            return id;
-        }
-        let id = lock(self.symbols).intern(text);
-        self.cache.insert(text.into(), id);
-        id
+        self.cache.get_or_intern(text, self.symbols)
     }
 
     // On a tie of versions the shard's lock is held while the symbols' is taken; nothing
@@ -106,7 +140,7 @@ pub fn absorb_all(threads: usize, inputs: mpsc::Receiver<InputObject>) -> Result
         let handles: Vec<_> = (0..threads.max(1))
             .map(|_| {
                 scope.spawn(|| {
-                    let mut orders = SharedOrders { symbols: &symbols, shards: &shards, cache: HashMap::default() };
+                    let mut orders = SharedOrders { symbols: &symbols, shards: &shards, cache: SymCache::default() };
                     let mut rest = Partial::default();
                     let mut stats = ReadStats::default();
                     let mut buf = Vec::new();
@@ -150,4 +184,37 @@ pub fn absorb_all(threads: usize, inputs: mpsc::Receiver<InputObject>) -> Result
         total.add(stats);
     }
     Ok((merged, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_long_strings_get_the_ids_of_the_shared_symbols() {
+        let symbols = Mutex::new(Symbols::default());
+        let mut a = SymCache::default();
+        let mut b = SymCache::default();
+        // Strings a packed integer could confuse: trailing NULs, the 15/16-byte edge, UTF-8.
+        let texts = [
+            "",
+            "a",
+            "a\0",
+            "\0",
+            "ab",
+            "SKU-01246",
+            "杭州",
+            "123456789012345",
+            "1234567890123456",
+            "raw/platform=youzan/shop=yz-03/",
+        ];
+        let ids: Vec<Sym> = texts.iter().map(|t| a.get_or_intern(t, &symbols)).collect();
+        for (t, id) in texts.iter().zip(&ids) {
+            assert_eq!(lock(&symbols).name(*id).as_ref(), *t);
+            assert_eq!(b.get_or_intern(t, &symbols), *id, "another thread's cache finds the same id");
+            assert_eq!(a.get_or_intern(t, &symbols), *id, "cached");
+        }
+        assert_eq!(lock(&symbols).len(), texts.len(), "each string interned once");
+        assert!(packed_short("123456789012345").is_some() && packed_short("1234567890123456").is_none());
+    }
 }

@@ -73,6 +73,11 @@ impl Hasher for IntHasher {
     fn write_usize(&mut self, n: usize) {
         self.add(n as u64);
     }
+    #[inline]
+    fn write_u128(&mut self, n: u128) {
+        self.add(n as u64);
+        self.add((n >> 64) as u64);
+    }
 }
 
 impl std::hash::BuildHasher for IntHash {
