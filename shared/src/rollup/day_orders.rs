@@ -7,7 +7,7 @@
 
 use super::compute::{shop_format, DayContext};
 use super::order_lines::Placed;
-use super::partial::{IntHash, KeyMap, OrderFacts, Sym, Symbols, NO_SYM};
+use super::partial::{IntHash, KeyMap, OrderRef, Sym, Symbols, NO_SYM};
 use super::state::{Shipment, Text};
 use super::time::{Day, LocalClock};
 use super::RollupError;
@@ -199,7 +199,7 @@ impl DayOrders {
         &mut self,
         cx: &FoldContext<'_>,
         shops: &mut HashMap<(Sym, Sym), Shop>,
-        orders: impl Iterator<Item = (u128, u32, &'o OrderFacts)>,
+        orders: impl Iterator<Item = (u128, u32, OrderRef<'o>)>,
     ) -> Result<(), RollupError> {
         let d = cx.day;
         let mut order_units: Vec<(Sym, i64)> = Vec::new();
@@ -217,7 +217,7 @@ impl DayOrders {
             if placed_day == d {
                 self.orders_placed += 1;
                 self.lines_placed += o.lines.len() as u64;
-                self.placed.push(Placed::new(key, position, o, hour, location, member));
+                self.placed.push(Placed::new(key, position, &o, hour, location, member));
             }
             // Shipped and not yet delivered: in transit outbound from the order's location.
             if !o.cancelled && o.shipped_at.get().is_some_and(|t| shop.clock.day(t) <= d) {

@@ -73,10 +73,9 @@ pub fn compute_and_encode_day(
     let (order_lines, rest) = begin_day(prev, partial, ctx, fold_threads())?;
     step(DayStep::Fold);
     let lines = encode_order_lines(&order_lines, d, sink)?;
-    // The order facts are most of a day's memory: gone before the other tables are built. (On a
-    // thread of its own, overlapping the tables, the freeing saved as much time, but the memory
-    // it had not yet given back raised the day's peak by 40–70 MiB.)
-    order_lines.free_on_threads(ENCODER_THREADS);
+    // The order facts are most of a day's memory: gone before the other tables are built (a few
+    // thousand chunks, not an allocation per order: see `store.rs`).
+    drop(order_lines);
     step(DayStep::OrderLines);
     let DayTables { tables, state, stats } = rest.finish(ctx)?;
     step(DayStep::Tables);

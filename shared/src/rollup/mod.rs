@@ -20,6 +20,7 @@ pub mod request;
 mod scan;
 pub mod schema;
 pub mod state;
+mod store;
 pub mod table;
 pub mod time;
 

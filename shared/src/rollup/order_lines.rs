@@ -12,7 +12,7 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::{ArrayRef, Decimal128Array, Int32Array, Int64Array, TimestampMicrosecondArray};
 
 use super::parquet::{table_from_arrays, MONEY_PRECISION, MONEY_SCALE};
-use super::partial::{OrderFacts, OrderTable, Sym, Symbols};
+use super::partial::{OrderRef, OrderTable, Sym, Symbols};
 use super::schema;
 use super::table::Table;
 use super::RollupError;
@@ -37,7 +37,7 @@ pub struct Placed {
 
 impl Placed {
     /// An order with key `key` at `position` of its shard, placed at local hour `hour`.
-    pub fn new(key: u128, position: u32, facts: &OrderFacts, hour: i32, location: Sym, member: Sym) -> Placed {
+    pub fn new(key: u128, position: u32, facts: &OrderRef<'_>, hour: i32, location: Sym, member: Sym) -> Placed {
         Placed {
             key: [(key >> 64) as u64, key as u64],
             position,
@@ -103,11 +103,6 @@ impl OrderLines {
         }
         placed.sort_unstable_by_key(|p| (p.shop_rank, p.key));
         OrderLines { facts, symbols, orders: placed, rows }
-    }
-
-    /// Frees the order facts on `threads` threads ([`OrderTable::free_on_threads`]).
-    pub fn free_on_threads(self, threads: usize) {
-        self.facts.free_on_threads(threads);
     }
 
     pub fn rows(&self) -> usize {
@@ -191,7 +186,7 @@ fn money(cents: Vec<i128>) -> Result<ArrayRef, RollupError> {
 }
 
 fn order_line_arrays(facts: &OrderTable, s: &Symbols, placed: &[Placed]) -> Result<Vec<ArrayRef>, RollupError> {
-    let orders: Vec<(&OrderFacts, &Placed)> =
+    let orders: Vec<(OrderRef<'_>, &Placed)> =
         placed.iter().filter_map(|p| facts.at(p.key(), p.position).map(|o| (o, p))).collect();
     let rows: usize = orders.iter().map(|(o, _)| o.lines.len()).sum();
     let text = |bytes| TextColumn::new(rows, bytes);

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::store::{SliceStore, Span, TextStore};
 use crate::canonical::MovementType;
 
 /// Interned string id; [`NO_SYM`] stands for "absent".
@@ -208,11 +209,12 @@ pub fn split_raw_key(key: &str) -> (&str, &str) {
 }
 
 /// An order's id and the raw event its version came from: the id and the key's name in one
-/// allocation, the key's folder as a symbol (a day holds a million of these).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderIds {
+/// string, the key's folder as a symbol (a day holds a million of these). Owned (`Box<str>`) as
+/// parsed; borrowed (`&str`) from the text store of an order shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderIds<T = Box<str>> {
     /// `order_id` followed by the name part of `source_raw_key`.
-    text: Box<str>,
+    text: T,
     order_id_len: u32,
     raw_folder: Sym,
 }
@@ -226,10 +228,12 @@ impl OrderIds {
         text.push_str(raw_name);
         Some(OrderIds { text: text.into_boxed_str(), order_id_len, raw_folder })
     }
+}
 
+impl<T: AsRef<str>> OrderIds<T> {
     pub fn order_id(&self) -> &str {
         // The split is at a char boundary by construction (the end of a whole `&str`).
-        self.text.get(..self.order_id_len as usize).unwrap_or_default()
+        self.text.as_ref().get(..self.order_id_len as usize).unwrap_or_default()
     }
 
     /// The folder of `source_raw_key` (with its trailing `/`), a symbol.
@@ -239,7 +243,11 @@ impl OrderIds {
 
     /// The name of `source_raw_key` (after its last `/`).
     pub fn raw_name(&self) -> &str {
-        self.text.get(self.order_id_len as usize..).unwrap_or_default()
+        self.text.as_ref().get(self.order_id_len as usize..).unwrap_or_default()
+    }
+
+    fn to_owned_ids(&self) -> OrderIds {
+        OrderIds { text: self.text.as_ref().into(), order_id_len: self.order_id_len, raw_folder: self.raw_folder }
     }
 
     /// `source_raw_key` in full.
@@ -297,8 +305,9 @@ impl<'de> Deserialize<'de> for MaybeTime {
     }
 }
 
-/// What the rollup needs of one order version. Times are µs since the epoch. Kept compact: the
-/// latest version of every order of a day is held until the day is computed.
+/// What the rollup needs of one order version, as parsed and as sent between partials. Times
+/// are µs since the epoch. An order shard keeps it as an [`OrderHead`] and runs in its stores,
+/// and hands it out as an [`OrderRef`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderFacts {
     pub platform: Sym,
@@ -322,7 +331,43 @@ pub struct OrderFacts {
 /// asked only when two versions of an order tie.
 pub type SymName<'a> = &'a dyn Fn(Sym) -> Arc<str>;
 
-impl OrderFacts {
+/// An order version's scalar facts: everything but its lines, refunds and ids, which an order
+/// shard keeps in stores of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderHead {
+    pub platform: Sym,
+    pub shop_id: Sym,
+    pub status: Sym,
+    pub currency: Sym,
+    pub store_id: Sym,
+    pub salesperson: Sym,
+    pub city: Sym,
+    pub cancelled: bool,
+    pub version: i64,
+    pub placed_at: i64,
+    pub shipped_at: MaybeTime,
+    pub delivered_at: MaybeTime,
+}
+
+/// An order's facts as an order shard keeps them: its head, and its ids, lines and refunds
+/// borrowed from the shard's stores. Reads like [`OrderFacts`] (the head's fields through
+/// `Deref`).
+#[derive(Debug, Clone, Copy)]
+pub struct OrderRef<'a> {
+    head: &'a OrderHead,
+    pub ids: OrderIds<&'a str>,
+    pub lines: &'a [LineFacts],
+    pub refunds: &'a [RefundLineFacts],
+}
+
+impl std::ops::Deref for OrderRef<'_> {
+    type Target = OrderHead;
+    fn deref(&self) -> &OrderHead {
+        self.head
+    }
+}
+
+impl OrderRef<'_> {
     /// Whether a version `(version, source_raw_key)` wins over `self` as "the latest version":
     /// greater version, then (equal versions are the same content) the smaller
     /// `source_raw_key`, only for determinism.
@@ -335,7 +380,7 @@ impl OrderFacts {
         }
     }
 
-    /// [`OrderFacts::superseded_by`] the version `other`.
+    /// [`OrderRef::superseded_by`] the version `other`.
     fn superseded_by_facts(&self, other: &OrderFacts, name: SymName<'_>) -> bool {
         match other.version.cmp(&self.version) {
             std::cmp::Ordering::Equal => {
@@ -343,6 +388,47 @@ impl OrderFacts {
                 cmp_raw_keys(mine, (&name(other.ids.raw_folder), other.ids.raw_name())).is_gt()
             }
             order => order.is_gt(),
+        }
+    }
+
+    /// The facts as an owned [`OrderFacts`] (for the wire, and merging partials).
+    pub fn to_facts(&self) -> OrderFacts {
+        let h = self.head;
+        OrderFacts {
+            platform: h.platform,
+            shop_id: h.shop_id,
+            status: h.status,
+            currency: h.currency,
+            store_id: h.store_id,
+            salesperson: h.salesperson,
+            city: h.city,
+            cancelled: h.cancelled,
+            version: h.version,
+            placed_at: h.placed_at,
+            shipped_at: h.shipped_at,
+            delivered_at: h.delivered_at,
+            ids: self.ids.to_owned_ids(),
+            lines: self.lines.into(),
+            refunds: self.refunds.into(),
+        }
+    }
+}
+
+impl OrderFacts {
+    fn head(&self) -> OrderHead {
+        OrderHead {
+            platform: self.platform,
+            shop_id: self.shop_id,
+            status: self.status,
+            currency: self.currency,
+            store_id: self.store_id,
+            salesperson: self.salesperson,
+            city: self.city,
+            cancelled: self.cancelled,
+            version: self.version,
+            placed_at: self.placed_at,
+            shipped_at: self.shipped_at,
+            delivered_at: self.delivered_at,
         }
     }
 
@@ -407,29 +493,40 @@ pub const ORDER_SHARDS: usize = 64;
 /// wastes at most one chunk.
 const CHUNK: usize = 1024;
 
-/// One shard: facts in fixed-size chunks (in arrival order) and an index of positions. A hash
-/// table holding the ~140-byte facts would move them all at every resize (and keep up to half
-/// its capacity empty); this one moves 8-byte slots and finds keys through the chunks.
+/// One shard: order heads in fixed-size chunks (in arrival order), an index of positions, and
+/// the orders' lines, refunds and ids in stores of their own ([`super::store`]). A hash table
+/// holding the entries would move them all at every resize (and keep up to half its capacity
+/// empty); this one moves 8-byte slots and finds keys through the chunks.
 #[derive(Debug, Default, Clone)]
 pub struct OrderShard {
     index: hashbrown::HashTable<IndexSlot>,
     chunks: Vec<Vec<ShardEntry>>,
     len: usize,
+    lines: SliceStore<LineFacts, LINE_CHUNK>,
+    refunds: SliceStore<RefundLineFacts, REFUND_CHUNK>,
+    texts: TextStore<TEXT_CHUNK>,
 }
 
-/// An order key and its facts. The key as two words: a `u128` would align the entry to 16
-/// bytes and pad every entry by 8.
+/// Store chunk sizes (at most; see [`super::store`]): ~200 KB of lines, ~20 KB of refund lines,
+/// 64 KB of id text.
+const LINE_CHUNK: usize = 4096;
+const REFUND_CHUNK: usize = 512;
+const TEXT_CHUNK: usize = 64 * 1024;
+
+/// An order key, its head and where its ids, lines and refunds sit in the shard's stores. The
+/// key as two words: a `u128` would align the entry to 16 bytes and pad every entry by 8.
 #[derive(Debug, Clone)]
 pub struct ShardEntry {
     key: [u64; 2],
-    facts: OrderFacts,
+    head: OrderHead,
+    order_id_len: u32,
+    raw_folder: Sym,
+    text: Span,
+    lines: Span,
+    refunds: Span,
 }
 
 impl ShardEntry {
-    fn new(key: u128, facts: OrderFacts) -> Self {
-        ShardEntry { key: [key as u64, (key >> 64) as u64], facts }
-    }
-
     fn key(&self) -> u128 {
         u128::from(self.key[0]) | (u128::from(self.key[1]) << 64)
     }
@@ -461,12 +558,26 @@ impl OrderShard {
         &self.chunks[p / CHUNK][p % CHUNK]
     }
 
+    /// The facts of `entry`, with its parts from the stores.
+    fn order<'a>(&'a self, entry: &'a ShardEntry) -> OrderRef<'a> {
+        OrderRef {
+            head: &entry.head,
+            ids: OrderIds {
+                text: self.texts.get(entry.text),
+                order_id_len: entry.order_id_len,
+                raw_folder: entry.raw_folder,
+            },
+            lines: self.lines.get(entry.lines),
+            refunds: self.refunds.get(entry.refunds),
+        }
+    }
+
     /// The facts at `position` if that position holds `key` (positions from outside the index
     /// are checked, not trusted).
-    fn at(&self, key: u128, position: u32) -> Option<&OrderFacts> {
+    fn at(&self, key: u128, position: u32) -> Option<OrderRef<'_>> {
         let p = position as usize;
         let entry = self.chunks.get(p / CHUNK)?.get(p % CHUNK)?;
-        (entry.key() == key).then_some(&entry.facts)
+        (entry.key() == key).then(|| self.order(entry))
     }
 
     fn position(&self, key: &u128) -> Option<u32> {
@@ -474,8 +585,8 @@ impl OrderShard {
         self.index.find(tag_hash(tag), |s| s.tag == tag && self.entry(s.position).key() == *key).map(|s| s.position)
     }
 
-    fn get(&self, key: &u128) -> Option<&OrderFacts> {
-        self.position(key).map(|p| &self.entry(p).facts)
+    fn get(&self, key: &u128) -> Option<OrderRef<'_>> {
+        self.position(key).map(|p| self.order(self.entry(p)))
     }
 
     pub fn len(&self) -> usize {
@@ -487,13 +598,13 @@ impl OrderShard {
     }
 
     /// `(key, facts)` in arrival order.
-    pub fn iter(&self) -> impl Iterator<Item = (u128, &OrderFacts)> {
-        self.chunks.iter().flatten().map(|e| (e.key(), &e.facts))
+    pub fn iter(&self) -> impl Iterator<Item = (u128, OrderRef<'_>)> {
+        self.chunks.iter().flatten().map(|e| (e.key(), self.order(e)))
     }
 
     /// `(key, position, facts)` in arrival order: the position finds the facts again through
     /// [`OrderTable::at`] without a lookup by key.
-    pub fn iter_positions(&self) -> impl Iterator<Item = (u128, u32, &OrderFacts)> {
+    pub fn iter_positions(&self) -> impl Iterator<Item = (u128, u32, OrderRef<'_>)> {
         self.iter().enumerate().map(|(p, (key, facts))| (key, p as u32, facts))
     }
 
@@ -502,22 +613,39 @@ impl OrderShard {
         self.get(&key).is_none_or(|current| current.superseded_by(version, source_raw_key, name))
     }
 
-    /// Keeps `facts` if it supersedes the order's current version (or is its first).
+    /// Keeps `facts` if it supersedes the order's current version (or is its first). A newer
+    /// version takes the older one's place in the stores where it fits.
     pub fn offer(&mut self, key: u128, facts: OrderFacts, name: SymName<'_>) {
         if let Some(p) = self.position(&key) {
-            let p = p as usize;
-            let current = &mut self.chunks[p / CHUNK][p % CHUNK].facts;
-            if current.superseded_by_facts(&facts, name) {
-                *current = facts;
+            if !self.order(self.entry(p)).superseded_by_facts(&facts, name) {
+                return;
             }
+            let p = p as usize;
+            let OrderShard { chunks, lines, refunds, texts, .. } = self;
+            let entry = &mut chunks[p / CHUNK][p % CHUNK];
+            entry.head = facts.head();
+            entry.order_id_len = facts.ids.order_id_len;
+            entry.raw_folder = facts.ids.raw_folder;
+            entry.text = texts.replace(entry.text, &facts.ids.text);
+            entry.lines = lines.replace(entry.lines, &facts.lines);
+            entry.refunds = refunds.replace(entry.refunds, &facts.refunds);
             return;
         }
+        let entry = ShardEntry {
+            key: [key as u64, (key >> 64) as u64],
+            head: facts.head(),
+            order_id_len: facts.ids.order_id_len,
+            raw_folder: facts.ids.raw_folder,
+            text: self.texts.push(&facts.ids.text),
+            lines: self.lines.push(&facts.lines),
+            refunds: self.refunds.push(&facts.refunds),
+        };
         if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
         let position = self.len as u32;
         if let Some(chunk) = self.chunks.last_mut() {
-            chunk.push(ShardEntry::new(key, facts));
+            chunk.push(entry);
         }
         self.len += 1;
         let tag = key_tag(key);
@@ -543,20 +671,6 @@ pub fn shard_of(key: u128) -> usize {
 }
 
 impl OrderTable {
-    /// Frees the table on `threads` threads, shards split between them. A big day's table is
-    /// millions of small allocations: freeing them took ~1 s on one core on the 5M-line day.
-    pub fn free_on_threads(self, threads: usize) {
-        let mut shards = self.shards;
-        let per_thread = shards.len().div_ceil(threads.max(1)).max(1);
-        std::thread::scope(|s| {
-            while shards.len() > per_thread {
-                let rest = shards.split_off(shards.len() - per_thread);
-                s.spawn(move || drop(rest));
-            }
-            drop(shards);
-        });
-    }
-
     /// A table from shards filled apart (`shards[i]` holds only keys of shard `i`).
     pub fn from_shards(shards: Vec<OrderShard>) -> Result<Self, String> {
         if shards.len() != ORDER_SHARDS {
@@ -573,13 +687,13 @@ impl OrderTable {
         self.len() == 0
     }
 
-    pub fn get(&self, key: &u128) -> Option<&OrderFacts> {
+    pub fn get(&self, key: &u128) -> Option<OrderRef<'_>> {
         self.shards[shard_of(*key)].get(key)
     }
 
     /// The facts at `position` of the key's shard (from [`OrderShard::iter_positions`]), if that
     /// position holds this key.
-    pub fn at(&self, key: u128, position: u32) -> Option<&OrderFacts> {
+    pub fn at(&self, key: u128, position: u32) -> Option<OrderRef<'_>> {
         self.shards[shard_of(key)].at(key, position)
     }
 
@@ -588,11 +702,11 @@ impl OrderTable {
     }
 
     /// `(key, facts)`, shard by shard, in arrival order within a shard.
-    pub fn iter(&self) -> impl Iterator<Item = (u128, &OrderFacts)> {
+    pub fn iter(&self) -> impl Iterator<Item = (u128, OrderRef<'_>)> {
         self.shards.iter().flat_map(|s| s.iter())
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &OrderFacts> {
+    pub fn values(&self) -> impl Iterator<Item = OrderRef<'_>> {
         self.iter().map(|(_, f)| f)
     }
 
@@ -602,17 +716,6 @@ impl OrderTable {
 
     pub fn offer(&mut self, key: u128, facts: OrderFacts, name: SymName<'_>) {
         self.shards[shard_of(key)].offer(key, facts, name);
-    }
-}
-
-impl IntoIterator for OrderTable {
-    type Item = (u128, OrderFacts);
-    type IntoIter =
-        std::iter::Map<std::iter::Flatten<std::vec::IntoIter<Vec<ShardEntry>>>, fn(ShardEntry) -> Self::Item>;
-    fn into_iter(self) -> Self::IntoIter {
-        let chunks: Vec<Vec<ShardEntry>> = self.shards.into_iter().flat_map(|s| s.chunks).collect();
-        let pair: fn(ShardEntry) -> (u128, OrderFacts) = |e| (e.key(), e.facts);
-        chunks.into_iter().flatten().map(pair)
     }
 }
 
@@ -689,8 +792,8 @@ impl Partial {
     /// Folds `other` into `self`; the result is the partial of both inputs together.
     pub fn merge(&mut self, other: Partial) {
         let map = self.symbols.remap_from(&other.symbols);
-        for (key, facts) in other.orders {
-            self.offer_order(key, facts.remapped(&map));
+        for (key, facts) in other.orders.iter() {
+            self.offer_order(key, facts.to_facts().remapped(&map));
         }
         for (key, link) in other.members {
             let link = MemberLink { version: link.version, member_id: remap(&map, link.member_id) };
@@ -804,7 +907,7 @@ impl Partial {
         use std::io::Write;
         let wire = PartialWire {
             symbols: self.symbols.names.clone(),
-            orders: self.orders.iter().map(|(k, v)| (k, v.clone())).collect(),
+            orders: self.orders.iter().map(|(k, v)| (k, v.to_facts())).collect(),
             members: self.members.iter().map(|(k, v)| (*k, *v)).collect(),
             movements: self.movements.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             products: self.products.iter().map(|(k, v)| (*k, v.clone())).collect(),
@@ -965,19 +1068,31 @@ mod tests {
     }
 
     #[test]
-    fn a_table_is_freed_on_any_number_of_threads() {
-        // More threads than shards, none, one: every split ends (and drops every shard once).
-        for threads in [0, 1, 2, 3, ORDER_SHARDS + 1] {
-            let mut table = OrderTable::default();
-            let mut symbols = Symbols::default();
-            let names = symbols.clone();
-            let name = |id: Sym| names.name(id).clone();
-            for i in 0..500 {
-                let key = order_key("shopify", "s", &format!("o{i}"));
-                table.offer(key, facts(&mut symbols, &format!("o{i}"), 1, "raw/a", None), &name);
-            }
-            assert_eq!(table.len(), 500);
-            table.free_on_threads(threads);
+    fn a_newer_version_replaces_lines_refunds_and_ids_whatever_their_sizes() {
+        let mut shard = OrderShard::default();
+        let mut symbols = Symbols::default();
+        symbols.intern("raw/");
+        let names = symbols.clone();
+        let name = |id: Sym| names.name(id).clone();
+        let version = |symbols: &mut Symbols, order: &str, v: i64, lines: usize, raw: &str| {
+            let mut f = facts(symbols, order, v, raw, None);
+            f.lines = (0..lines as i64).map(|q| LineFacts { quantity: q + 10 * v, ..f.lines[0].clone() }).collect();
+            f.refunds = (0..v % 2).map(|_| RefundLineFacts { at: v, sku: 4, quantity: 1, amount: v }).collect();
+            f
+        };
+        let neighbour = version(&mut symbols, "n", 1, 2, "raw/n.json");
+        shard.offer(order_key("p", "s", "n"), neighbour.clone(), &name);
+        let key = order_key("p", "s", "o");
+        // 3 lines, then 1 (in place), then 5 (moved), then a stale version (refused).
+        for (v, lines, raw) in
+            [(1, 3, "raw/a.json"), (2, 1, "raw/b.json"), (3, 5, "raw/longer-name.json"), (0, 9, "raw/z")]
+        {
+            let f = version(&mut symbols, "o", v, lines, raw);
+            shard.offer(key, f, &name);
         }
+        let o = shard.get(&key).expect("kept");
+        assert_eq!(o.to_facts(), version(&mut symbols, "o", 3, 5, "raw/longer-name.json"));
+        assert_eq!(shard.get(&order_key("p", "s", "n")).expect("kept").to_facts(), neighbour, "untouched");
+        assert_eq!(shard.len(), 2);
     }
 }
