@@ -8,8 +8,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::partial::{
-    order_key, split_raw_key, LineFacts, MemberLink, MovementFacts, OrderFacts, OrderIds, Partial, ProductFacts,
-    RefundLineFacts, Sym, NO_SYM,
+    order_key, split_raw_key, LineFacts, MemberLink, MovementFacts, OrderFacts, OrderHead, OrderIds, Partial,
+    ProductFacts, RefundLineFacts, Sym, NO_SYM,
 };
 use super::scan::{ScanResult, Scanner};
 use super::time::parse_instant;
@@ -375,18 +375,20 @@ fn absorb_order<'a>(sink: &mut impl OrderSink, line: &'a str, scratch: &mut Orde
         })
         .collect();
     let facts = OrderFacts {
-        platform: s.intern(&platform),
-        shop_id: s.intern(&shop_id),
-        version,
-        cancelled: status == "cancelled",
-        status: s.intern(&status),
-        placed_at,
-        shipped_at: shipped_at.into(),
-        delivered_at: delivered_at.into(),
-        currency: s.intern(&currency),
-        store_id: s.intern_opt(store_id.as_deref()),
-        salesperson: s.intern_opt(salesperson.as_deref()),
-        city: s.intern_opt(city.as_deref()),
+        head: OrderHead {
+            platform: s.intern(&platform),
+            shop_id: s.intern(&shop_id),
+            version,
+            cancelled: status == "cancelled",
+            status: s.intern(&status),
+            placed_at,
+            shipped_at: shipped_at.into(),
+            delivered_at: delivered_at.into(),
+            currency: s.intern(&currency),
+            store_id: s.intern_opt(store_id.as_deref()),
+            salesperson: s.intern_opt(salesperson.as_deref()),
+            city: s.intern_opt(city.as_deref()),
+        },
         ids: {
             let (folder, name) = split_raw_key(&source_raw_key);
             OrderIds::new(&order_id, s.intern(folder), name).ok_or("order_id: too long")?

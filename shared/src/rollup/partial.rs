@@ -310,18 +310,7 @@ impl<'de> Deserialize<'de> for MaybeTime {
 /// and hands it out as an [`OrderRef`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderFacts {
-    pub platform: Sym,
-    pub shop_id: Sym,
-    pub status: Sym,
-    pub currency: Sym,
-    pub store_id: Sym,
-    pub salesperson: Sym,
-    pub city: Sym,
-    pub cancelled: bool,
-    pub version: i64,
-    pub placed_at: i64,
-    pub shipped_at: MaybeTime,
-    pub delivered_at: MaybeTime,
+    pub head: OrderHead,
     pub ids: OrderIds,
     pub lines: Box<[LineFacts]>,
     pub refunds: Box<[RefundLineFacts]>,
@@ -333,7 +322,7 @@ pub type SymName<'a> = &'a dyn Fn(Sym) -> Arc<str>;
 
 /// An order version's scalar facts: everything but its lines, refunds and ids, which an order
 /// shard keeps in stores of their own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderHead {
     pub platform: Sym,
     pub shop_id: Sym,
@@ -393,20 +382,8 @@ impl OrderRef<'_> {
 
     /// The facts as an owned [`OrderFacts`] (for the wire, and merging partials).
     pub fn to_facts(&self) -> OrderFacts {
-        let h = self.head;
         OrderFacts {
-            platform: h.platform,
-            shop_id: h.shop_id,
-            status: h.status,
-            currency: h.currency,
-            store_id: h.store_id,
-            salesperson: h.salesperson,
-            city: h.city,
-            cancelled: h.cancelled,
-            version: h.version,
-            placed_at: h.placed_at,
-            shipped_at: h.shipped_at,
-            delivered_at: h.delivered_at,
+            head: *self.head,
             ids: self.ids.to_owned_ids(),
             lines: self.lines.into(),
             refunds: self.refunds.into(),
@@ -414,34 +391,25 @@ impl OrderRef<'_> {
     }
 }
 
-impl OrderFacts {
-    fn head(&self) -> OrderHead {
-        OrderHead {
-            platform: self.platform,
-            shop_id: self.shop_id,
-            status: self.status,
-            currency: self.currency,
-            store_id: self.store_id,
-            salesperson: self.salesperson,
-            city: self.city,
-            cancelled: self.cancelled,
-            version: self.version,
-            placed_at: self.placed_at,
-            shipped_at: self.shipped_at,
-            delivered_at: self.delivered_at,
-        }
+/// The head's fields read straight off the facts (`facts.version`), as off an [`OrderRef`].
+impl std::ops::Deref for OrderFacts {
+    type Target = OrderHead;
+    fn deref(&self) -> &OrderHead {
+        &self.head
     }
+}
 
+impl OrderFacts {
     fn remapped(mut self, map: &[Sym]) -> OrderFacts {
         self.ids.raw_folder = remap(map, self.ids.raw_folder);
         for s in [
-            &mut self.platform,
-            &mut self.shop_id,
-            &mut self.status,
-            &mut self.currency,
-            &mut self.store_id,
-            &mut self.salesperson,
-            &mut self.city,
+            &mut self.head.platform,
+            &mut self.head.shop_id,
+            &mut self.head.status,
+            &mut self.head.currency,
+            &mut self.head.store_id,
+            &mut self.head.salesperson,
+            &mut self.head.city,
         ] {
             *s = remap(map, *s);
         }
@@ -623,7 +591,7 @@ impl OrderShard {
             let p = p as usize;
             let OrderShard { chunks, lines, refunds, texts, .. } = self;
             let entry = &mut chunks[p / CHUNK][p % CHUNK];
-            entry.head = facts.head();
+            entry.head = facts.head;
             entry.order_id_len = facts.ids.order_id_len;
             entry.raw_folder = facts.ids.raw_folder;
             entry.text = texts.replace(entry.text, &facts.ids.text);
@@ -633,7 +601,7 @@ impl OrderShard {
         }
         let entry = ShardEntry {
             key: [key as u64, (key >> 64) as u64],
-            head: facts.head(),
+            head: facts.head,
             order_id_len: facts.ids.order_id_len,
             raw_folder: facts.ids.raw_folder,
             text: self.texts.push(&facts.ids.text),
@@ -950,18 +918,20 @@ mod tests {
     fn facts(symbols: &mut Symbols, order_id: &str, version: i64, raw: &str, shipped_at: Option<i64>) -> OrderFacts {
         let (folder, name) = split_raw_key(raw);
         OrderFacts {
-            platform: 0,
-            shop_id: 1,
-            status: 2,
-            currency: 3,
-            store_id: NO_SYM,
-            salesperson: NO_SYM,
-            city: NO_SYM,
-            cancelled: false,
-            version,
-            placed_at: 1_000,
-            shipped_at: shipped_at.into(),
-            delivered_at: None.into(),
+            head: OrderHead {
+                platform: 0,
+                shop_id: 1,
+                status: 2,
+                currency: 3,
+                store_id: NO_SYM,
+                salesperson: NO_SYM,
+                city: NO_SYM,
+                cancelled: false,
+                version,
+                placed_at: 1_000,
+                shipped_at: shipped_at.into(),
+                delivered_at: None.into(),
+            },
             ids: OrderIds::new(order_id, symbols.intern(folder), name).expect("short id"),
             lines: Box::new([LineFacts {
                 sku: 4,
