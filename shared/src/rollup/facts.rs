@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::partial::{
-    order_key, split_raw_key, LineFacts, MemberLink, MovementFacts, OrderFacts, OrderHead, OrderIds, Partial,
+    order_key, split_raw_key, LineFacts, MemberLink, MovementFacts, OrderHead, OrderIds, OrderRef, Partial,
     ProductFacts, RefundLineFacts, Sym, NO_SYM,
 };
 use super::scan::{ScanResult, Scanner};
@@ -110,7 +110,7 @@ pub trait OrderSink {
     fn intern(&mut self, text: &str) -> Sym;
     /// Whether a version would be kept: lets the parser skip building stale versions.
     fn wants_order(&mut self, key: u128, version: i64, source_raw_key: &str) -> bool;
-    fn offer_order(&mut self, key: u128, facts: OrderFacts);
+    fn offer_order(&mut self, key: u128, order: OrderRef<'_>);
 
     fn intern_opt(&mut self, text: Option<&str>) -> Sym {
         text.map_or(NO_SYM, |t| self.intern(t))
@@ -124,8 +124,8 @@ impl OrderSink for Partial {
     fn wants_order(&mut self, key: u128, version: i64, source_raw_key: &str) -> bool {
         Partial::wants_order(self, key, version, source_raw_key)
     }
-    fn offer_order(&mut self, key: u128, facts: OrderFacts) {
-        Partial::offer_order(self, key, facts);
+    fn offer_order(&mut self, key: u128, order: OrderRef<'_>) {
+        Partial::offer_order(self, key, order);
     }
 }
 
@@ -221,6 +221,11 @@ struct OrderScratch<'a> {
     /// The `at` of each refund (its id is not needed: refund lines count by time and SKU).
     refunds: Vec<Cow<'a, str>>,
     refund_lines: Vec<RefundLineIn<'a>>,
+    /// The facts of a version that is kept, handed to the sink borrowed: the sink copies them
+    /// into its stores.
+    line_facts: Vec<LineFacts>,
+    refund_facts: Vec<RefundLineFacts>,
+    ids_text: String,
 }
 
 impl OrderScratch<'_> {
@@ -228,6 +233,8 @@ impl OrderScratch<'_> {
         self.lines.clear();
         self.refunds.clear();
         self.refund_lines.clear();
+        self.line_facts.clear();
+        self.refund_facts.clear();
     }
 }
 
@@ -239,10 +246,39 @@ fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
     value.ok_or_else(|| format!("missing field `{field}`"))
 }
 
+/// The keys of a canonical order, a line, a refund and a refund line, in the order the
+/// canonical model writes them (`CanonicalOrder`'s fields): [`Scanner::object_in_order`]
+/// recognises them without scanning.
+const ORDER_KEYS: &[&str] = &[
+    "platform",
+    "shop_id",
+    "order_id",
+    "version",
+    "status",
+    "placed_at",
+    "paid_at",
+    "shipped_at",
+    "delivered_at",
+    "currency",
+    "customer",
+    "lines",
+    "shipping",
+    "tax",
+    "taxes_included",
+    "refunds",
+    "store_id",
+    "salesperson",
+    "city",
+    "source_raw_key",
+];
+const LINE_KEYS: &[&str] = &["sku", "quantity", "unit_price", "discount", "refunded_quantity", "refunded_amount"];
+const REFUND_KEYS: &[&str] = &["refund_id", "at", "lines", "shipping"];
+const REFUND_LINE_KEYS: &[&str] = &["sku", "quantity", "amount"];
+
 fn read_line<'a>(s: &mut Scanner<'a>) -> ScanResult<LineIn<'a>> {
     let (mut sku, mut quantity, mut unit_price) = (None, None, None);
     let (mut discount, mut refunded_quantity, mut refunded_amount) = (None, None, None);
-    s.object(|s, key| {
+    s.object_in_order(LINE_KEYS, |s, key| {
         match key {
             "sku" => sku = Some(s.string()?),
             "quantity" => quantity = Some(s.i64()?),
@@ -267,13 +303,13 @@ fn read_line<'a>(s: &mut Scanner<'a>) -> ScanResult<LineIn<'a>> {
 fn read_refund<'a>(s: &mut Scanner<'a>, scratch: &mut OrderScratch<'a>) -> ScanResult<()> {
     let refund = scratch.refunds.len();
     let (mut at, mut seen_lines) = (None, false);
-    s.object(|s, key| {
+    s.object_in_order(REFUND_KEYS, |s, key| {
         match key {
             "at" => at = Some(s.string()?),
             "lines" if std::mem::replace(&mut seen_lines, true) => return Err(duplicate("refunds[].lines")),
             "lines" => s.array(|s| {
                 let (mut sku, mut quantity, mut amount) = (None, None, None);
-                s.object(|s, key| {
+                s.object_in_order(REFUND_LINE_KEYS, |s, key| {
                     match key {
                         "sku" => sku = Some(s.string()?),
                         "quantity" => quantity = s.opt_i64()?,
@@ -306,7 +342,7 @@ fn absorb_order<'a>(sink: &mut impl OrderSink, line: &'a str, scratch: &mut Orde
     let (mut store_id, mut salesperson, mut city, mut source_raw_key) = (None, None, None, None);
     let (mut seen_lines, mut seen_refunds) = (false, false);
     let mut s = Scanner::new(line);
-    s.object(|s, key| {
+    s.object_in_order(ORDER_KEYS, |s, key| {
         match key {
             // A repeated scalar field: the last one counts. A repeated list would add up twice:
             // refused, as serde refuses every repeated field.
@@ -350,53 +386,42 @@ fn absorb_order<'a>(sink: &mut impl OrderSink, line: &'a str, scratch: &mut Orde
     let shipped_at = instant_opt("shipped_at", shipped_at.as_ref())?;
     let delivered_at = instant_opt("delivered_at", delivered_at.as_ref())?;
     let s = sink;
-    let lines = scratch
-        .lines
-        .iter()
-        .map(|l| LineFacts {
-            sku: s.intern(&l.sku),
-            quantity: l.quantity,
-            unit_price: l.unit_price,
-            discount: l.discount,
-            refunded_quantity: l.refunded_quantity,
-            refunded_amount: l.refunded_amount,
-        })
-        .collect();
-    let mut refund_times = Vec::with_capacity(scratch.refunds.len());
-    for at in &scratch.refunds {
+    let OrderScratch { lines, refunds, refund_lines, line_facts, refund_facts, ids_text } = scratch;
+    line_facts.extend(lines.iter().map(|l| LineFacts {
+        sku: s.intern(&l.sku),
+        quantity: l.quantity,
+        unit_price: l.unit_price,
+        discount: l.discount,
+        refunded_quantity: l.refunded_quantity,
+        refunded_amount: l.refunded_amount,
+    }));
+    let mut refund_times = Vec::with_capacity(refunds.len());
+    for at in refunds.iter() {
         refund_times.push(instant("refunds[].at", at)?);
     }
-    let refunds = scratch
-        .refund_lines
-        .iter()
-        .map(|x| {
-            let at = refund_times[x.refund];
-            RefundLineFacts { at, sku: s.intern(&x.sku), quantity: x.quantity, amount: x.amount }
-        })
-        .collect();
-    let facts = OrderFacts {
-        head: OrderHead {
-            platform: s.intern(&platform),
-            shop_id: s.intern(&shop_id),
-            version,
-            cancelled: status == "cancelled",
-            status: s.intern(&status),
-            placed_at,
-            shipped_at: shipped_at.into(),
-            delivered_at: delivered_at.into(),
-            currency: s.intern(&currency),
-            store_id: s.intern_opt(store_id.as_deref()),
-            salesperson: s.intern_opt(salesperson.as_deref()),
-            city: s.intern_opt(city.as_deref()),
-        },
-        ids: {
-            let (folder, name) = split_raw_key(&source_raw_key);
-            OrderIds::new(&order_id, s.intern(folder), name).ok_or("order_id: too long")?
-        },
-        lines,
-        refunds,
+    refund_facts.extend(refund_lines.iter().map(|x| RefundLineFacts {
+        at: refund_times[x.refund],
+        sku: s.intern(&x.sku),
+        quantity: x.quantity,
+        amount: x.amount,
+    }));
+    let head = OrderHead {
+        platform: s.intern(&platform),
+        shop_id: s.intern(&shop_id),
+        version,
+        cancelled: status == "cancelled",
+        status: s.intern(&status),
+        placed_at,
+        shipped_at: shipped_at.into(),
+        delivered_at: delivered_at.into(),
+        currency: s.intern(&currency),
+        store_id: s.intern_opt(store_id.as_deref()),
+        salesperson: s.intern_opt(salesperson.as_deref()),
+        city: s.intern_opt(city.as_deref()),
     };
-    s.offer_order(key, facts);
+    let (folder, name) = split_raw_key(&source_raw_key);
+    let ids = OrderIds::in_buffer(ids_text, &order_id, s.intern(folder), name).ok_or("order_id: too long")?;
+    s.offer_order(key, OrderRef::new(&head, ids, line_facts, refund_facts));
     Ok(())
 }
 

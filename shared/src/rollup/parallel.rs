@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use tokio::sync::mpsc;
 
 use super::facts::{absorb_object, absorb_orders, InputKind, OrderSink};
-use super::partial::{shard_of, IntHash, OrderFacts, OrderShard, OrderTable, Partial, Sym, Symbols, ORDER_SHARDS};
+use super::partial::{shard_of, IntHash, OrderRef, OrderShard, OrderTable, Partial, Sym, Symbols, ORDER_SHARDS};
 use super::RollupError;
 
 /// One input object as fetched: gzip when its key ends in `.gz`.
@@ -43,17 +43,45 @@ pub fn input_channel() -> (mpsc::Sender<InputObject>, mpsc::Receiver<InputObject
     mpsc::channel(8)
 }
 
-/// Decompresses one object's body into `buf`.
-pub fn decompress_into(key: &str, body: &[u8], buf: &mut Vec<u8>) -> Result<(), RollupError> {
-    buf.clear();
-    if key.ends_with(".gz") {
-        flate2::read::MultiGzDecoder::new(body)
-            .read_to_end(buf)
-            .map_err(|e| RollupError::Unreadable { key: key.to_string(), message: e.to_string() })?;
-    } else {
-        buf.extend_from_slice(body);
+/// A parser thread's buffer for the JSON of one object at a time. It only grows: its bytes
+/// stay initialised from one object to the next, so inflating into it never zeroes memory
+/// first (`read_to_end` into a cleared `Vec` zeroed each object's ~8 MB again).
+#[derive(Default)]
+pub struct JsonBuffer {
+    bytes: Vec<u8>,
+    filled: usize,
+}
+
+/// How much a [`JsonBuffer`] grows at least when it is full.
+const JSON_BUFFER_STEP: usize = 1 << 20;
+
+impl JsonBuffer {
+    /// The JSON of one object's body (gunzipped, every member, when its key ends in `.gz`).
+    pub fn fill(&mut self, key: &str, body: &[u8]) -> Result<&[u8], RollupError> {
+        let unreadable = |e: std::io::Error| RollupError::Unreadable { key: key.to_string(), message: e.to_string() };
+        self.filled = 0;
+        if key.ends_with(".gz") {
+            self.read_all(flate2::read::MultiGzDecoder::new(body)).map_err(unreadable)?;
+        } else {
+            self.read_all(body).map_err(unreadable)?;
+        }
+        Ok(&self.bytes[..self.filled])
     }
-    Ok(())
+
+    fn read_all(&mut self, mut reader: impl Read) -> std::io::Result<()> {
+        loop {
+            if self.filled == self.bytes.len() {
+                let grown = self.bytes.len() + self.bytes.len().max(JSON_BUFFER_STEP);
+                self.bytes.resize(grown, 0);
+            }
+            match reader.read(&mut self.bytes[self.filled..]) {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 /// The order shards and symbols the parser threads share, so each order is kept once (no
@@ -123,9 +151,9 @@ impl OrderSink for SharedOrders<'_> {
         lock(&self.shards[shard_of(key)]).wants(key, version, source_raw_key, &name)
     }
 
-    fn offer_order(&mut self, key: u128, facts: OrderFacts) {
+    fn offer_order(&mut self, key: u128, order: OrderRef<'_>) {
         let name = |id: Sym| lock(self.symbols).name(id).clone();
-        lock(&self.shards[shard_of(key)]).offer(key, facts, &name);
+        lock(&self.shards[shard_of(key)]).offer(key, order, &name);
     }
 }
 
@@ -143,22 +171,22 @@ pub fn absorb_all(threads: usize, inputs: mpsc::Receiver<InputObject>) -> Result
                     let mut orders = SharedOrders { symbols: &symbols, shards: &shards, cache: SymCache::default() };
                     let mut rest = Partial::default();
                     let mut stats = ReadStats::default();
-                    let mut buf = Vec::new();
+                    let mut buf = JsonBuffer::default();
                     loop {
                         let next = match inputs.lock() {
                             Ok(mut rx) => rx.blocking_recv(),
                             Err(_) => return Err(RollupError::Internal("input channel poisoned".into())),
                         };
                         let Some(object) = next else { break };
-                        decompress_into(&object.key, &object.body, &mut buf)?;
+                        let json = buf.fill(&object.key, &object.body)?;
                         let lines = match object.kind {
-                            InputKind::Orders => absorb_orders(&mut orders, &object.key, &buf)?,
-                            kind => absorb_object(&mut rest, kind, &object.key, &buf)?,
+                            InputKind::Orders => absorb_orders(&mut orders, &object.key, json)?,
+                            kind => absorb_object(&mut rest, kind, &object.key, json)?,
                         };
                         stats.add(ReadStats {
                             objects: 1,
                             compressed_bytes: object.body.len() as u64,
-                            json_bytes: buf.len() as u64,
+                            json_bytes: json.len() as u64,
                             lines,
                         });
                     }
@@ -189,6 +217,34 @@ pub fn absorb_all(threads: usize, inputs: mpsc::Receiver<InputObject>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gzip(text: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(text).unwrap_or_else(|e| panic!("{e}"));
+        z.finish().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_json_buffer_reads_every_gzip_member_and_forgets_the_last_object() {
+        let big: Vec<u8> = (0..3_000_000u32).flat_map(|i| format!("{{\"n\":{i}}}\n").into_bytes()).collect();
+        let mut two_members = gzip(&big);
+        two_members.extend(gzip(b"{\"last\":true}\n"));
+        let mut expected = big.clone();
+        expected.extend_from_slice(b"{\"last\":true}\n");
+        let mut buf = JsonBuffer::default();
+        let json = buf.fill("a.jsonl.gz", &two_members).map(<[u8]>::to_vec);
+        assert_eq!(json.ok().as_deref(), Some(&expected[..]), "both members, past several growths");
+        // A smaller object after it: only its own bytes, plain or gzip.
+        assert_eq!(buf.fill("b.jsonl", b"{\"x\":1}\n").ok(), Some(&b"{\"x\":1}\n"[..]));
+        assert_eq!(buf.fill("c.jsonl.gz", &gzip(b"{}")).ok(), Some(&b"{}"[..]));
+        assert_eq!(buf.fill("d.jsonl", b"").ok(), Some(&b""[..]));
+        let truncated = &two_members[..two_members.len() / 2];
+        match buf.fill("e.jsonl.gz", truncated) {
+            Err(RollupError::Unreadable { key, .. }) => assert_eq!(key, "e.jsonl.gz"),
+            other => panic!("a truncated gzip read as {:?}", other.map(<[u8]>::len)),
+        }
+    }
 
     #[test]
     fn short_and_long_strings_get_the_ids_of_the_shared_symbols() {

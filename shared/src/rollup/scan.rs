@@ -19,6 +19,10 @@ pub type ScanResult<T> = Result<T, String>;
 
 /// Nesting deeper than this is refused (serde_json's default limit is 128 as well).
 const MAX_DEPTH: usize = 128;
+/// How many keys of [`Scanner::object_in_order`]'s list are tried at each key: one more than
+/// the canonical order's longest run of optional fields (`paid_at`, `shipped_at`,
+/// `delivered_at`).
+const KEY_LOOKAHEAD: usize = 4;
 
 pub struct Scanner<'a> {
     text: &'a str,
@@ -92,7 +96,20 @@ impl<'a> Scanner<'a> {
 
     /// Calls `field` with each key of an object; `field` must consume the key's value (read it or
     /// [`Scanner::skip`] it).
-    pub fn object(&mut self, mut field: impl FnMut(&mut Self, &str) -> ScanResult<()>) -> ScanResult<()> {
+    pub fn object(&mut self, field: impl FnMut(&mut Self, &str) -> ScanResult<()>) -> ScanResult<()> {
+        self.object_in_order(&[], field)
+    }
+
+    /// [`Scanner::object`] for an object whose keys usually come in the order of `keys`, as
+    /// the canonical model writes them: a key that is next (or a few further on) in `keys` is
+    /// recognised by comparing its bytes with `"key":`, without scanning it as a string.
+    /// Any other key (escaped, spaced, out of order, unknown) is read the general way, so the
+    /// result is the same for any input; only the speed differs.
+    pub fn object_in_order(
+        &mut self,
+        keys: &[&'static str],
+        mut field: impl FnMut(&mut Self, &str) -> ScanResult<()>,
+    ) -> ScanResult<()> {
         self.expect(b'{')?;
         self.enter()?;
         if self.peek() == Some(b'}') {
@@ -100,12 +117,12 @@ impl<'a> Scanner<'a> {
             self.depth -= 1;
             return Ok(());
         }
+        let mut next = 0;
         loop {
             if self.peek() != Some(b'"') {
                 return self.error("expected a key");
             }
-            let key = self.string_body()?;
-            self.expect(b':')?;
+            let key = self.key(keys, &mut next)?;
             field(self, &key)?;
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -117,6 +134,27 @@ impl<'a> Scanner<'a> {
                 _ => return self.error("expected `,` or `}`"),
             }
         }
+    }
+
+    /// The key at the current `"` and its `:`. `next` is the index in `keys` the next key is
+    /// expected at: keys `next..next + KEY_LOOKAHEAD` are tried (optional fields may be left
+    /// out) before the key is scanned as a string.
+    #[inline(always)]
+    fn key(&mut self, keys: &[&'static str], next: &mut usize) -> ScanResult<Cow<'a, str>> {
+        let rest = &self.bytes()[self.pos + 1..];
+        for (i, expected) in keys.iter().enumerate().skip(*next).take(KEY_LOOKAHEAD) {
+            if key_at(rest, expected.as_bytes()) {
+                self.pos += expected.len() + 3;
+                *next = i + 1;
+                return Ok(Cow::Borrowed(expected));
+            }
+        }
+        let key = self.string_body()?;
+        self.expect(b':')?;
+        if let Some(i) = keys.iter().position(|k| *k == key) {
+            *next = i + 1;
+        }
+        Ok(key)
     }
 
     /// Calls `item` for each element of an array; `null` counts as an empty array.
@@ -370,6 +408,26 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// Whether `rest` starts with `key` and `":`. Compared a word at a time: a slice compare
+/// called `memcmp` for each key, which cost as much as scanning the key.
+#[inline(always)]
+fn key_at(rest: &[u8], key: &[u8]) -> bool {
+    let n = key.len();
+    if !matches!(rest.get(n..n + 2), Some([b'"', b':'])) {
+        return false;
+    }
+    if n < 8 {
+        return rest[..n].iter().zip(key).all(|(a, b)| a == b);
+    }
+    let word = |bytes: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    // Whole words from the start, then the last eight bytes (overlapping the words before).
+    (0..n - 8).step_by(8).all(|at| word(rest, at) == word(key, at)) && word(rest, n - 8) == word(key, n - 8)
+}
+
 /// The index of the first byte at or after `from` that ends a run of plain string characters:
 /// `"`, `\\` or a control character (U+0000–U+001F, which JSON forbids unescaped); `len` if none.
 /// Eight bytes at a time (SWAR): the strings of an order line are short, too short for SIMD
@@ -545,6 +603,65 @@ mod tests {
                 assert_eq!(find_special(&bytes, 0), at, "len {len} special {special}");
             }
             assert_eq!(find_special(&vec![b' '; len], 0), len);
+        }
+    }
+
+    /// The keys an object yields, each with the text of its value, read with or without a
+    /// list of expected keys.
+    fn keys_and_values(doc: &str, keys: Option<&[&'static str]>) -> ScanResult<Vec<(String, String)>> {
+        let mut s = Scanner::new(doc);
+        let mut out = Vec::new();
+        let mut field = |s: &mut Scanner<'_>, key: &str| {
+            let start = s.pos;
+            s.skip()?;
+            out.push((key.to_string(), s.text[start..s.pos].trim().to_string()));
+            Ok(())
+        };
+        match keys {
+            Some(keys) => s.object_in_order(keys, &mut field)?,
+            None => s.object(&mut field)?,
+        }
+        s.finish()?;
+        Ok(out)
+    }
+
+    #[test]
+    fn keys_in_order_read_the_same_as_any_keys() {
+        const KEYS: &[&str] = &["a", "ab", "b", "c", "d", "e", "f", "g"];
+        for doc in [
+            r#"{"a":1,"ab":2,"b":3,"c":4,"d":5,"e":6,"f":7,"g":8}"#,
+            r#"{"ab":2,"a":1}"#,
+            r#"{"a":1,"g":8,"b":3}"#,
+            r#"{"a":1,"f":7,"g":8}"#,
+            r#"{"g":1,"a":2,"a":3}"#,
+            r#"{"a" :1, "b": 2 ,"c":"x\"y","zz":{"a":1},"d":[1,{"b":2}]}"#,
+            r#"{"\u0061":1,"b":2}"#,
+            r#"{"a\"":1,"a":2}"#,
+            r#"{"abc":1,"ab":2}"#,
+            r#"{}"#,
+        ] {
+            let general = keys_and_values(doc, None).unwrap();
+            assert_eq!(keys_and_values(doc, Some(KEYS)).unwrap(), general, "{doc}");
+            assert!(!general.is_empty() || doc == "{}");
+        }
+        for bad in [r#"{"a"1}"#, r#"{"a":}"#, r#"{"a":1"b":2}"#, r#"{"a":1,}"#, "{\"a\u{1}\":1}"] {
+            assert!(keys_and_values(bad, Some(KEYS)).is_err(), "accepted {bad}");
+        }
+    }
+
+    #[test]
+    fn a_key_matches_only_its_own_bytes_then_quote_colon() {
+        for n in 1..=25 {
+            let key: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut rest = key.clone();
+            rest.extend_from_slice(b"\":1}");
+            assert!(key_at(&rest, &key), "length {n}");
+            for at in 0..n + 2 {
+                let mut other = rest.clone();
+                other[at] ^= 0x20;
+                assert!(!key_at(&other, &key), "length {n}, byte {at} changed");
+            }
+            assert!(!key_at(&rest[..n + 1], &key), "length {n}, cut before the colon");
         }
     }
 
