@@ -6,7 +6,7 @@
 //! not depend on the split or on the number of threads.
 
 use super::compute::{shop_format, DayContext};
-use super::order_lines::Placed;
+use super::order_lines::{OrderLines, Placed};
 use super::partial::{IntHash, KeyMap, OrderRef, Sym, Symbols, NO_SYM};
 use super::state::{Shipment, Text};
 use super::time::{Day, LocalClock};
@@ -98,6 +98,8 @@ pub(super) struct MemberDay {
 pub(super) struct Shop {
     pub clock: LocalClock,
     pub location: Sym,
+    /// The shop's position among the day's shops in `(platform, shop_id)` name order.
+    pub rank: u32,
 }
 
 /// What the fold reads besides the orders: resolved before it starts, so the threads share
@@ -127,6 +129,7 @@ pub(super) struct DayOrders {
     pub service: HashMap<(Sym, Sym), i64>,
     pub members: HashMap<Sym, MemberDay>,
     pub scopes_today: HashSet<Sym>,
+    /// In [`Placed::sort_key`] order once [`DayOrders::fold`] returns.
     pub placed: Vec<Placed>,
     /// Orders in transit at the end of the day (`Some`), and orders in transit the day before
     /// that no longer are (`None`).
@@ -169,9 +172,7 @@ impl DayOrders {
             m.units.extend(v.units);
         }
         self.scopes_today.extend(other.scopes_today);
-        // Exactly: millions of placed orders, and doubling would leave up to half of it empty.
-        self.placed.reserve_exact(other.placed.len());
-        self.placed.extend(other.placed);
+        OrderLines::merge_sorted(&mut self.placed, other.placed);
         self.shipments.extend(other.shipments);
         self.orders_placed += other.orders_placed;
         self.orders_counted += other.orders_counted;
@@ -217,7 +218,7 @@ impl DayOrders {
             if placed_day == d {
                 self.orders_placed += 1;
                 self.lines_placed += o.lines.len() as u64;
-                self.placed.push(Placed::new(key, position, &o, hour, location, member));
+                self.placed.push(Placed::new(key, position, &o, shop.rank, hour, location, member));
             }
             // Shipped and not yet delivered: in transit outbound from the order's location.
             if !o.cancelled && o.shipped_at.get().is_some_and(|t| shop.clock.day(t) <= d) {
@@ -309,6 +310,8 @@ impl DayOrders {
                 md.units.extend(order_units.drain(..).map(|(sku, n)| (location, sku, n)));
             }
         }
+        // Sorted here, on the fold's own thread: the merge of the folds keeps the order.
+        self.placed.sort_unstable_by_key(Placed::sort_key);
         Ok(())
     }
 }
@@ -330,20 +333,22 @@ pub(super) fn resolve_shops(
 ) -> (HashMap<(Sym, Sym), Shop>, Vec<String>) {
     let mut shops: HashMap<(Sym, Sym), Shop> = HashMap::default();
     let mut unknown: Vec<String> = Vec::new();
-    for (platform_sym, shop_sym) in keys {
-        if shops.contains_key(&(platform_sym, shop_sym)) {
-            continue;
-        }
+    let mut keys: Vec<(Sym, Sym)> = keys.into_iter().collect();
+    keys.sort_by(|a, b| (symbols.name(a.0), symbols.name(a.1)).cmp(&(symbols.name(b.0), symbols.name(b.1))));
+    keys.dedup();
+    for (rank, (platform_sym, shop_sym)) in keys.into_iter().enumerate() {
+        let rank = rank as u32;
         let platform = symbols.name(platform_sym).clone();
         let shop_id = symbols.name(shop_sym).clone();
         let shop = match ctx.shops.get(&(shop_format(&platform).to_string(), shop_id.to_string())) {
             Some(zone) => Shop {
                 clock: LocalClock::new(zone.time_zone),
                 location: symbols.intern(zone.location_id.as_deref().unwrap_or(&shop_id)),
+                rank,
             },
             None => {
                 unknown.push(format!("{platform}/{shop_id}"));
-                Shop { clock: LocalClock::new(ctx.business_tz), location: symbols.intern(&shop_id) }
+                Shop { clock: LocalClock::new(ctx.business_tz), location: symbols.intern(&shop_id), rank }
             }
         };
         shops.insert((platform_sym, shop_sym), shop);

@@ -28,7 +28,7 @@ pub struct Placed {
     /// Position of the facts in the key's shard ([`OrderTable::at`]).
     position: u32,
     lines: u32,
-    /// Position of the order's shop in name order (filled by [`OrderLines::new`]).
+    /// Position of the order's shop in name order.
     shop_rank: u32,
     location: Sym,
     member: Sym,
@@ -36,13 +36,22 @@ pub struct Placed {
 }
 
 impl Placed {
-    /// An order with key `key` at `position` of its shard, placed at local hour `hour`.
-    pub fn new(key: u128, position: u32, facts: &OrderRef<'_>, hour: i32, location: Sym, member: Sym) -> Placed {
+    /// An order with key `key` at `position` of its shard, of the shop ranked `shop_rank` in
+    /// name order, placed at local hour `hour`.
+    pub fn new(
+        key: u128,
+        position: u32,
+        facts: &OrderRef<'_>,
+        shop_rank: u32,
+        hour: i32,
+        location: Sym,
+        member: Sym,
+    ) -> Placed {
         Placed {
             key: [(key >> 64) as u64, key as u64],
             position,
             lines: facts.lines.len() as u32,
-            shop_rank: 0,
+            shop_rank,
             location,
             member,
             hour,
@@ -51,6 +60,13 @@ impl Placed {
 
     pub fn key(&self) -> u128 {
         (u128::from(self.key[0]) << 64) | u128::from(self.key[1])
+    }
+
+    /// The order of the order lines: shops in name order, orders by key within a shop.
+    /// Deterministic (a rerun writes the same file), and each file's row groups hold few shops,
+    /// for pushdown. Keys are unique, so no two orders tie.
+    pub fn sort_key(&self) -> (u32, [u64; 2]) {
+        (self.shop_rank, self.key)
     }
 
     fn lines(&self) -> usize {
@@ -69,40 +85,36 @@ pub struct OrderLines {
 }
 
 impl OrderLines {
-    /// Sorts `placed` in place (no copy: it can hold millions of orders): shops in name order,
-    /// orders by key within a shop. Deterministic (a rerun writes the same file) and cheap;
-    /// each file's row groups then hold few shops, for pushdown. An order whose facts are not
-    /// where it says (never, unless the table changed since the fold) is left out.
+    /// The order lines of `placed`, orders of `facts`. The fold hands them over already in
+    /// [`Placed::sort_key`] order (each fold thread sorts its own, and the folds are merged in
+    /// order); otherwise they are sorted here, in place (it can hold millions of orders).
     pub(super) fn new(facts: OrderTable, symbols: Arc<Symbols>, mut placed: Vec<Placed>) -> OrderLines {
-        let s = &*symbols;
-        let mut shops: Vec<(Sym, Sym)> = Vec::new();
-        let mut rows = 0;
-        placed.retain_mut(|p| {
-            let Some(o) = facts.at(p.key(), p.position) else { return false };
-            rows += p.lines();
-            let shop = (o.platform, o.shop_id);
-            p.shop_rank = match shops.iter().position(|x| *x == shop) {
-                Some(i) => i as u32,
-                None => {
-                    shops.push(shop);
-                    (shops.len() - 1) as u32
-                }
-            };
-            true
-        });
-        let mut by_name: Vec<usize> = (0..shops.len()).collect();
-        by_name.sort_by(|a, b| {
-            (s.name(shops[*a].0), s.name(shops[*a].1)).cmp(&(s.name(shops[*b].0), s.name(shops[*b].1)))
-        });
-        let mut position = vec![0u32; shops.len()];
-        for (i, r) in by_name.into_iter().enumerate() {
-            position[r] = i as u32;
+        if !placed.is_sorted_by_key(Placed::sort_key) {
+            placed.sort_unstable_by_key(Placed::sort_key);
         }
-        for p in &mut placed {
-            p.shop_rank = position[p.shop_rank as usize];
-        }
-        placed.sort_unstable_by_key(|p| (p.shop_rank, p.key));
+        let rows = placed.iter().map(Placed::lines).sum();
         OrderLines { facts, symbols, orders: placed, rows }
+    }
+
+    /// Merges `theirs` into `mine`, both in [`Placed::sort_key`] order, without a second list:
+    /// `mine` grows by `theirs`' length and is filled from the back.
+    pub(super) fn merge_sorted(mine: &mut Vec<Placed>, theirs: Vec<Placed>) {
+        let Some(&filler) = theirs.first() else { return };
+        let (mut i, mut j) = (mine.len(), theirs.len());
+        // Exactly: millions of placed orders, and doubling would leave up to half of it empty.
+        mine.reserve_exact(j);
+        mine.resize(i + j, filler);
+        let mut out = i + j;
+        while j > 0 {
+            out -= 1;
+            if i > 0 && mine[i - 1].sort_key() > theirs[j - 1].sort_key() {
+                mine[out] = mine[i - 1];
+                i -= 1;
+            } else {
+                mine[out] = theirs[j - 1];
+                j -= 1;
+            }
+        }
     }
 
     pub fn rows(&self) -> usize {
@@ -261,4 +273,56 @@ fn order_line_arrays(facts: &OrderTable, s: &Symbols, placed: &[Placed]) -> Resu
         money(net_sales)?,
         raw_key.finish(),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placed(shop_rank: u32, key: u128) -> Placed {
+        Placed {
+            key: [(key >> 64) as u64, key as u64],
+            position: 0,
+            lines: 1,
+            shop_rank,
+            location: 0,
+            member: 0,
+            hour: 0,
+        }
+    }
+
+    fn keys(list: &[Placed]) -> Vec<(u32, u128)> {
+        list.iter().map(|p| (p.shop_rank, p.key())).collect()
+    }
+
+    #[test]
+    fn merging_sorted_folds_gives_the_sorted_whole() {
+        // Keys spread like hashes (both words matter), shops interleaved across the two lists.
+        let key = |i: u128| i.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+        let all: Vec<Placed> = (0..500u128).map(|i| placed((i % 7) as u32, key(i))).collect();
+        for (split, what) in [(3, "every third"), (1, "one list empty"), (2, "halves")] {
+            let part = |in_mine: bool| -> Vec<Placed> {
+                all.iter().enumerate().filter(|(i, _)| (i % split == 0) == in_mine).map(|(_, p)| *p).collect()
+            };
+            let (mut mine, mut theirs) = (part(true), part(false));
+            mine.sort_unstable_by_key(Placed::sort_key);
+            theirs.sort_unstable_by_key(Placed::sort_key);
+            let mut expected = all.clone();
+            expected.sort_unstable_by_key(Placed::sort_key);
+            let mut a = mine.clone();
+            OrderLines::merge_sorted(&mut a, theirs.clone());
+            assert_eq!(keys(&a), keys(&expected), "{what}");
+            let mut b = theirs;
+            OrderLines::merge_sorted(&mut b, mine);
+            assert_eq!(keys(&b), keys(&expected), "{what}, the other way round");
+        }
+        // One list wholly before the other.
+        let (low, high): (Vec<Placed>, Vec<Placed>) =
+            (0..10).map(|i| placed(i / 5, i.into())).partition(|p| p.shop_rank == 0);
+        let mut merged = high.clone();
+        OrderLines::merge_sorted(&mut merged, low.clone());
+        let mut expected = low;
+        expected.extend(high);
+        assert_eq!(keys(&merged), keys(&expected));
+    }
 }
