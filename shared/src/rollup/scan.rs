@@ -353,11 +353,48 @@ impl<'a> Scanner<'a> {
 
     /// An integer value (a fraction or exponent is refused, as for serde's `i64`).
     pub fn i64(&mut self) -> ScanResult<i64> {
+        if let Some(value) = self.short_integer() {
+            return Ok(value);
+        }
         let (text, integer) = self.number_text()?;
-        if !integer {
+        // serde_json reads `-0` as a float (negative zero), which `i64` refuses.
+        if !integer || text == "-0" {
             return Err(format!("expected an integer, found {text}"));
         }
         text.parse().map_err(|_| format!("integer out of range: {text}"))
+    }
+
+    /// The fast path of [`Scanner::i64`]: `-?(0|[1-9][0-9]{0,17})` not followed by a fraction or
+    /// exponent, summed while it is scanned. Anything else (more digits, bad syntax) is left
+    /// unconsumed for the general path, which validates it and reports errors.
+    #[inline]
+    fn short_integer(&mut self) -> Option<i64> {
+        self.peek();
+        let bytes = self.bytes();
+        let negative = bytes.get(self.pos) == Some(&b'-');
+        let start = self.pos + usize::from(negative);
+        let mut i = start;
+        let mut value: i64 = 0;
+        while let Some(&b) = bytes.get(i) {
+            if !b.is_ascii_digit() || i - start == 18 {
+                break;
+            }
+            value = value * 10 + i64::from(b - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        let leading_zero = digits > 1 && bytes[start] == b'0';
+        let negative_zero = negative && value == 0;
+        if digits == 0
+            || digits == 18
+            || leading_zero
+            || negative_zero
+            || matches!(bytes.get(i), Some(b'.' | b'e' | b'E'))
+        {
+            return None;
+        }
+        self.pos = i;
+        Some(if negative { -value } else { value })
     }
 
     pub fn opt_i64(&mut self) -> ScanResult<Option<i64>> {
@@ -371,6 +408,20 @@ impl<'a> Scanner<'a> {
     /// through a float), as [`Money`]'s own deserialiser accepts.
     pub fn money(&mut self) -> ScanResult<Money> {
         if self.peek() == Some(b'"') {
+            // The canonical form, `"-?digits(.d{1,2})?"`, read without scanning it as a string
+            // first; anything else takes the general path below.
+            let bytes = self.bytes();
+            let start = self.pos + 1;
+            let mut end = start;
+            while bytes.get(end).is_some_and(|b| b.is_ascii_digit() || *b == b'.' || *b == b'-') {
+                end += 1;
+            }
+            if bytes.get(end) == Some(&b'"') {
+                if let Some(cents) = plain_cents(&self.text[start..end]) {
+                    self.pos = end + 1;
+                    return Ok(Money::from_minor(cents));
+                }
+            }
             let text = self.string_body()?;
             if let Some(cents) = plain_cents(&text) {
                 return Ok(Money::from_minor(cents));
@@ -538,6 +589,30 @@ mod tests {
         // What serde_json accepts as JSON, the scanner accepts, and the values agree.
         let v: serde_json::Value = serde_json::from_str(doc).unwrap();
         assert_eq!(v["s"].as_str().unwrap(), "aé\n😀b");
+    }
+
+    #[test]
+    fn integers_of_every_length_read_as_serde_reads_them() {
+        let mut texts: Vec<String> = vec!["0".into(), "-0".into(), i64::MAX.to_string(), i64::MIN.to_string()];
+        for digits in 1..=20 {
+            let n: String = (0..digits).map(|i| char::from(b'1' + (i % 9) as u8)).collect();
+            texts.push(n.clone());
+            texts.push(format!("-{n}"));
+        }
+        texts.extend(["9223372036854775808", "-9223372036854775809", "00", "-01", "1.0", "2e3", "-"].map(String::from));
+        for text in texts {
+            let doc = format!(r#"{{"i": {text}}}"#);
+            let serde = serde_json::from_str::<std::collections::BTreeMap<String, i64>>(&doc).ok().map(|m| m["i"]);
+            let mine = read_doc(&doc).ok().map(|got| got.concat());
+            assert_eq!(mine, serde.map(|v| format!("i={v}")), "{text}");
+        }
+        // Money in its canonical form and beside it, fast path or not.
+        for (text, cents) in
+            [("\"-12.05\"", Some(-1205)), ("\"7.5\"", Some(750)), ("\"1.2.3\"", None), ("\"--1\"", None)]
+        {
+            let got = read_doc(&format!(r#"{{"m": {text}}}"#)).ok().map(|got| got.concat());
+            assert_eq!(got, cents.map(|c| format!("m={c}")), "{text}");
+        }
     }
 
     #[test]
