@@ -470,13 +470,17 @@ fn key_at(rest: &[u8], key: &[u8]) -> bool {
     if n < 8 {
         return rest[..n].iter().zip(key).all(|(a, b)| a == b);
     }
-    let word = |bytes: &[u8], at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&bytes[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
     // Whole words from the start, then the last eight bytes (overlapping the words before).
-    (0..n - 8).step_by(8).all(|at| word(rest, at) == word(key, at)) && word(rest, n - 8) == word(key, n - 8)
+    (0..n - 8).step_by(8).all(|at| word_at(rest, at) == word_at(key, at)) && word_at(rest, n - 8) == word_at(key, n - 8)
+}
+
+/// The eight bytes of `bytes` from `at` as one little-endian word (the caller checked that
+/// they are there).
+#[inline(always)]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
 }
 
 /// The index of the first byte at or after `from` that ends a run of plain string characters:
@@ -492,10 +496,8 @@ fn find_special(bytes: &[u8], from: usize) -> usize {
     let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
     let below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGHS;
     let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(word);
+    while i + 8 <= bytes.len() {
+        let v = word_at(bytes, i);
         let hits = zero(v ^ (ONES * u64::from(b'"'))) | zero(v ^ (ONES * u64::from(b'\\'))) | below(v, 0x20);
         if hits != 0 {
             return i + (hits.trailing_zeros() / 8) as usize;
