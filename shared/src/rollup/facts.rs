@@ -538,6 +538,47 @@ mod tests {
         }
     }
 
+    /// The top-level keys of `json`, in order, and the keys of each object in its `field` array.
+    fn key_order(json: &str, field: &str) -> (Vec<String>, Vec<String>) {
+        let (mut top, mut inner) = (Vec::new(), Vec::new());
+        let mut s = Scanner::new(json);
+        s.object(|s, key| {
+            top.push(key.to_string());
+            if key != field {
+                return s.skip();
+            }
+            s.array(|s| {
+                inner.clear();
+                s.object(|s, key| {
+                    inner.push(key.to_string());
+                    s.skip()
+                })
+            })
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        (top, inner)
+    }
+
+    #[test]
+    fn the_key_lists_follow_the_canonical_model() {
+        // Every optional field present, so the model writes every key it has.
+        let full = PLAIN.replace(
+            r#""currency":"CNY""#,
+            r#""paid_at":"2026-11-02T10:01:00+08:00","shipped_at":"2026-11-02T11:00:00+08:00","delivered_at":"2026-11-02T12:00:00+08:00","currency":"CNY""#,
+        ).replace(r#""store_id":"ST-1""#, r#""store_id":"ST-1","salesperson":"sp-1""#);
+        let order: crate::canonical::CanonicalOrder = serde_json::from_str(&full).unwrap_or_else(|e| panic!("{e}"));
+        let written = serde_json::to_string(&order).unwrap_or_else(|e| panic!("{e}"));
+        let (top, lines) = key_order(&written, "lines");
+        let (_, refunds) = key_order(&written, "refunds");
+        let refund = serde_json::to_string(&order.refunds[0]).unwrap_or_else(|e| panic!("{e}"));
+        let (_, refund_lines) = key_order(&refund, "lines");
+        for (list, model) in
+            [(ORDER_KEYS, top), (LINE_KEYS, lines), (REFUND_KEYS, refunds), (REFUND_LINE_KEYS, refund_lines)]
+        {
+            assert_eq!(list.iter().map(|k| k.to_string()).collect::<Vec<_>>(), model);
+        }
+    }
+
     #[test]
     fn bytes_that_are_not_utf8_fail_the_object_with_their_line_number() {
         let mut text = format!("{PLAIN}\n{PLAIN}\n").into_bytes();
