@@ -4,6 +4,13 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+# A cold build and the tests' functions take about 13 GB of target/; a full disk shows up much
+# later as functions that never start, so say early how much room there is.
+free_kb="$(df -Pk . | awk 'NR==2 {print $4}')"
+echo "== disk: $((free_kb / 1024 / 1024)) GiB free for $(pwd)"
+if [ "$free_kb" -lt $((16 * 1024 * 1024)) ]; then
+  echo "warning: under 16 GiB free; the build or the end-to-end tests may run out of space" >&2
+fi
 bash scripts/bootstrap.sh
 export PATH="$root/.venv/bin:$PATH"
 echo "== build"

@@ -82,7 +82,10 @@ async fn pipeline_end_to_end() {
     let stack = LocalStack::up().expect("local stack starts");
     let config = stack.sdk_config().await;
     let bucket = DataBucket::new(DataBucket::client_from(&config), stack.get("OMNILAKE_BUCKET"));
-    let h = Harness { stack, http: reqwest::Client::new(), bucket };
+    // A call that never answers (a function that cannot start) fails the test instead of
+    // holding CI until its time limit; the slowest call here, the rollup backfill, takes seconds.
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(300)).build().expect("http client");
+    let h = Harness { stack, http, bucket };
     h.add_shop("shopify", "qingquan-intl", SHOPIFY_SECRET, "America/New_York", "USD");
     h.add_shop("woocommerce", "qingquan-eu", WOO_SECRET, "America/Los_Angeles", "USD");
     h.add_shop("youzan", "qingquan-wx", YOUZAN_SECRET, "Asia/Shanghai", "CNY");

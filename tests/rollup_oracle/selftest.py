@@ -17,6 +17,7 @@ import glob
 import gzip
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -314,8 +315,16 @@ def main():
     ap.add_argument("--data")
     ap.add_argument("--keep")
     a = ap.parse_args()
-    tmp = a.keep or tempfile.mkdtemp(prefix="rollup-selftest-")
-    data = a.data
+    if a.keep:
+        return run(a.keep, a.data)
+    tmp = tempfile.mkdtemp(prefix="rollup-selftest-")
+    try:
+        return run(tmp, a.data)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(tmp, data):
     if not data:
         data = os.path.join(tmp, "data")
         t = time.time()
@@ -337,8 +346,8 @@ def main():
     expect(base != late, "the late set does not change day LAST-2")
     moto_roundtrip(res[days[-1]], days[-1])
     print("selftest:", "OK" if not FAILS else f"{len(FAILS)} failures")
-    sys.exit(1 if FAILS else 0)
+    return 1 if FAILS else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -127,6 +127,28 @@ fn ensure_venv(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(venv_bin)
 }
 
+/// Builds what `cargo lambda watch` will run. It starts a function with `cargo run --bin NAME`,
+/// which resolves dependency features for that one package: a binary built by
+/// `cargo build --workspace` does not count, and each function's first call would compile
+/// (minutes on a cold 2-core machine, with every concurrent call queued on cargo's lock). So each
+/// function is built exactly that way here; the workspace build comes first because the CLI
+/// and the tests use its artifacts.
+fn build_functions<'a>(root: &Path, functions: impl Iterator<Item = &'a String>) -> anyhow::Result<()> {
+    let cargo = |args: &[&str]| -> anyhow::Result<()> {
+        let status = Command::new("cargo").args(args).current_dir(root).status()?;
+        if !status.success() {
+            bail!("`cargo {}` failed", args.join(" "));
+        }
+        Ok(())
+    };
+    eprintln!("building the functions…");
+    cargo(&["build", "--workspace"])?;
+    for name in functions {
+        cargo(&["build", "--quiet", "--bin", name])?;
+    }
+    Ok(())
+}
+
 async fn up() -> anyhow::Result<()> {
     let started = Instant::now();
     let root = repo_root()?;
@@ -190,15 +212,9 @@ async fn up() -> anyhow::Result<()> {
     let functions_env_path = dir.join("functions.env");
     std::fs::write(&functions_env_path, render_env(&function_env))?;
 
-    // 4. Functions under cargo lambda watch (binaries built first so the first call is fast).
-    eprintln!("building the functions…");
-    // The whole workspace, like the README and the test script: building a subset would
-    // resolve other dependency features and rebuild half the dependency tree.
-    let mut build = Command::new("cargo");
-    build.args(["build", "--workspace"]).current_dir(&root);
-    if !build.status()?.success() {
-        bail!("cargo build of the functions failed");
-    }
+    // 4. Functions under cargo lambda watch, built first so that no invocation waits for a
+    // compiler (or times out behind one).
+    build_functions(&root, stack.functions.keys())?;
     let watch_port = process::free_port()?;
     let path = format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap_or_default());
     let mut watch = Command::new(venv_bin.join("cargo-lambda"));
