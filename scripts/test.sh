@@ -36,8 +36,10 @@ oracle_log="$root/target/points-oracle.log"
 (cd tests && exec "$oracle_bin" --exact "$oracle_test") > "$oracle_log" 2>&1 &
 oracle_pid=$!
 trap 'kill "$oracle_pid" 2>/dev/null || true' EXIT
+# The benches run apart: criterion's command line has no `--skip`.
 others=0
-cargo test --workspace --all-targets -- --skip "$oracle_test" || others=$?
+cargo test --workspace --lib --bins --tests --examples -- --skip "$oracle_test" || others=$?
+cargo test --workspace --benches || others=$?
 oracle=0
 wait "$oracle_pid" || oracle=$?
 trap - EXIT
