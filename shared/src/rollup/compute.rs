@@ -377,48 +377,68 @@ impl DayRest {
         let text = |id: Sym| s.name(id).clone();
         let text_opt = |id: Sym| s.name_opt(id).cloned();
 
-        // ---- inventory ----
-        let today_by_pair: HashMap<(Text, Text), PairDay> =
-            pairs.into_iter().map(|((loc, sku), p)| ((text(loc), text(sku)), p)).collect();
-        let mut all_pairs: Vec<(Text, Text)> = state.stock.keys().cloned().collect();
-        all_pairs.extend(today_by_pair.keys().filter(|k| !state.stock.contains_key(*k)).cloned());
-        all_pairs.sort();
-        let standard_cost = |sku: &Text| -> Option<i64> {
-            // Product facts are keyed by symbol; look the SKU up by name once per pair.
-            s.lookup(sku).and_then(|id| products.get(&id)).and_then(|(c, _)| *c)
+        // The sales rows need no unit cost to be named and sorted: that runs on a thread of its
+        // own while this one prepares the inventory's inputs and the unit costs.
+        let sales_by_key = move || -> Vec<(SalesKey, SalesDay)> {
+            let mut rows: Vec<(SalesKey, SalesDay)> = sales
+                .into_iter()
+                .map(|((pf, shop, store, sku, cur), v)| {
+                    ((text(pf), text(shop), text_opt(store), text(sku), text(cur)), v)
+                })
+                .collect();
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            rows
         };
-        let mut inbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
-        for ((_, loc, sku), q) in &state.inbound {
-            *inbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (*q).max(0);
-        }
-        let mut outbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
-        for ((reference, loc, sku), q) in &state.transfers_out {
-            let arrived = state.transfers_in.get(&(in_ref(reference), sku.clone())).copied().unwrap_or(0);
-            *outbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (q - arrived).max(0);
-        }
-        state.shipments.retain(|_, sh| sh.delivered_day.is_none_or(|dd| dd > d));
-        for sh in state.shipments.values() {
-            for (sku, q) in &sh.lines {
-                *outbound_by_pair.entry((sh.location_id.clone(), sku.clone())).or_default() += q;
+        let (prepared, sales_rows) = std::thread::scope(|scope| {
+            let sales_rows = scope.spawn(sales_by_key);
+            // ---- inventory ----
+            let today_by_pair: HashMap<(Text, Text), PairDay> =
+                pairs.into_iter().map(|((loc, sku), p)| ((text(loc), text(sku)), p)).collect();
+            let mut all_pairs: Vec<(Text, Text)> = state.stock.keys().cloned().collect();
+            all_pairs.extend(today_by_pair.keys().filter(|k| !state.stock.contains_key(*k)).cloned());
+            all_pairs.sort();
+            let standard_cost = |sku: &Text| -> Option<i64> {
+                // Product facts are keyed by symbol; look the SKU up by name once per pair.
+                s.lookup(sku).and_then(|id| products.get(&id)).and_then(|(c, _)| *c)
+            };
+            let mut inbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
+            for ((_, loc, sku), q) in &state.inbound {
+                *inbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (*q).max(0);
             }
-        }
-        // Unit costs first (the receipts so far plus today's, else the standard cost): then
-        // inventory_daily and sales_daily are built at the same time, on two threads.
-        let unit_costs: HashMap<(Text, Text), UnitCost> = all_pairs
-            .iter()
-            .map(|pair| {
-                let (qty, cents) = state.stock.get(pair).map_or((0, 0), |ps| (ps.receipts_qty, ps.receipts_cost));
-                let today = today_by_pair.get(pair);
-                let qty = qty + today.map_or(0, |t| t.received);
-                let cents = cents + today.map_or(0, |t| t.received_cost);
-                let uc = if qty > 0 {
-                    UnitCost { cents, qty: i128::from(qty) }
-                } else {
-                    UnitCost { cents: i128::from(standard_cost(&pair.1).unwrap_or(0)), qty: 1 }
-                };
-                (pair.clone(), uc)
-            })
-            .collect();
+            let mut outbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
+            for ((reference, loc, sku), q) in &state.transfers_out {
+                let arrived = state.transfers_in.get(&(in_ref(reference), sku.clone())).copied().unwrap_or(0);
+                *outbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (q - arrived).max(0);
+            }
+            state.shipments.retain(|_, sh| sh.delivered_day.is_none_or(|dd| dd > d));
+            for sh in state.shipments.values() {
+                for (sku, q) in &sh.lines {
+                    *outbound_by_pair.entry((sh.location_id.clone(), sku.clone())).or_default() += q;
+                }
+            }
+            // Unit costs first (the receipts so far plus today's, else the standard cost): then
+            // inventory_daily and sales_daily are built at the same time, on two threads.
+            let unit_costs: HashMap<(Text, Text), UnitCost> = all_pairs
+                .iter()
+                .map(|pair| {
+                    let (qty, cents) = state.stock.get(pair).map_or((0, 0), |ps| (ps.receipts_qty, ps.receipts_cost));
+                    let today = today_by_pair.get(pair);
+                    let qty = qty + today.map_or(0, |t| t.received);
+                    let cents = cents + today.map_or(0, |t| t.received_cost);
+                    let uc = if qty > 0 {
+                        UnitCost { cents, qty: i128::from(qty) }
+                    } else {
+                        UnitCost { cents: i128::from(standard_cost(&pair.1).unwrap_or(0)), qty: 1 }
+                    };
+                    (pair.clone(), uc)
+                })
+                .collect();
+            let prepared = (today_by_pair, all_pairs, inbound_by_pair, outbound_by_pair, unit_costs);
+            let sales_rows = sales_rows.join().map_err(|_| RollupError::Internal("sales row builder panicked".into()));
+            (prepared, sales_rows)
+        });
+        let (today_by_pair, all_pairs, inbound_by_pair, outbound_by_pair, unit_costs) = prepared;
+        let sales_rows = sales_rows?;
         let unit_cost_of = |loc: &Text, sku: &Text| -> Result<UnitCost, RollupError> {
             unit_costs
                 .get(&(loc.clone(), sku.clone()))
@@ -433,13 +453,6 @@ impl DayRest {
             });
             let sales_built = (|| -> Result<_, RollupError> {
                 // ---- sales_daily ----
-                let mut sales_rows: Vec<(SalesKey, SalesDay)> = sales
-                    .into_iter()
-                    .map(|((pf, shop, store, sku, cur), v)| {
-                        ((text(pf), text(shop), text_opt(store), text(sku), text(cur)), v)
-                    })
-                    .collect();
-                sales_rows.sort_by(|a, b| a.0.cmp(&b.0));
                 let mut sales_table = TableBuilder::with_rows("sales_daily", schema::SALES_DAILY, sales_rows.len());
                 let mut shop_cogs: HashMap<(Text, Text, Text), i64> = HashMap::default();
                 let is_new = |member: &Sym| !members_before.contains_key(s.name(*member));
