@@ -8,7 +8,6 @@ use super::compute::{begin_day, fold_threads, DayContext, DayStats, DayTables, O
 use super::parquet::{encode_parquet, ParquetEncodeError, PartWriter};
 use super::partial::Partial;
 use super::plan::{part_key, ROWS_PER_PART};
-use super::schema;
 use super::state::CarriedState;
 use super::table::Table;
 use super::time::Day;
@@ -100,7 +99,7 @@ pub fn encode_order_lines(order_lines: &OrderLines, d: Day, sink: PartSink<'_>) 
     let batch_rows: Vec<usize> = bounds.iter().map(|(a, b)| order_lines.range_rows(*a, *b)).collect();
     let part_ranges = batches_into_parts(&batch_rows, ORDER_LINE_PART_ROWS, ENCODER_THREADS);
     let encode_part = |part: usize, batches: &[usize]| -> Result<String, RollupError> {
-        let mut writer = PartWriter::for_spec(schema::ORDER_LINES).map_err(|e| parquet_error(name, e))?;
+        let mut writer = PartWriter::for_order_lines().map_err(|e| parquet_error(name, e))?;
         for &b in batches {
             let (start, end) = bounds[b];
             writer.write_arrays(order_lines.range_arrays(start, end)?).map_err(|e| parquet_error(name, e))?;

@@ -3,16 +3,20 @@
 //!
 //! It is the biggest table by far (a day of 5M lines would take gigabytes as generic cells), so
 //! it never exists whole: each batch of whole orders becomes Arrow arrays, written to Parquet
-//! and dropped. Strings are copied from the symbol table into the arrays, money goes straight to
-//! `DECIMAL(18,2)`; no per-row allocation.
+//! and dropped. String columns are dictionary arrays over the symbol table's names (an order's
+//! values are not copied onto each of its lines), money goes straight to 64-bit `DECIMAL(18,2)`;
+//! no per-row allocation.
 
 use std::sync::Arc;
 
-use arrow_array::builder::StringBuilder;
-use arrow_array::{ArrayRef, Decimal128Array, Int32Array, Int64Array, TimestampMicrosecondArray};
+use arrow_array::builder::{StringBuilder, UInt32Builder};
+use arrow_array::types::UInt32Type;
+use arrow_array::{
+    ArrayRef, Decimal64Array, DictionaryArray, Int32Array, Int64Array, StringArray, TimestampMicrosecondArray,
+};
 
 use super::parquet::{table_from_arrays, MONEY_PRECISION, MONEY_SCALE};
-use super::partial::{OrderRef, OrderTable, Sym, Symbols};
+use super::partial::{OrderRef, OrderTable, Sym, Symbols, NO_SYM};
 use super::schema;
 use super::table::Table;
 use super::RollupError;
@@ -79,6 +83,8 @@ pub struct OrderLines {
     /// The latest version of every order (of the day and before).
     facts: OrderTable,
     symbols: Arc<Symbols>,
+    /// Every symbol's name, at its id: the dictionary of the symbol columns (see [`SymColumn`]).
+    symbol_names: ArrayRef,
     /// Grouped by shop (shops in name order), then by order key.
     orders: Vec<Placed>,
     rows: usize,
@@ -93,7 +99,8 @@ impl OrderLines {
             placed.sort_unstable_by_key(Placed::sort_key);
         }
         let rows = placed.iter().map(Placed::lines).sum();
-        OrderLines { facts, symbols, orders: placed, rows }
+        let symbol_names: StringArray = (0..symbols.len()).map(|id| Some(&**symbols.name(id as Sym))).collect();
+        OrderLines { facts, symbols, symbol_names: Arc::new(symbol_names), orders: placed, rows }
     }
 
     /// Merges `theirs` into `mine`, both in [`Placed::sort_key`] order, without a second list:
@@ -150,7 +157,7 @@ impl OrderLines {
     pub fn range_arrays(&self, start: usize, end: usize) -> Result<Vec<ArrayRef>, RollupError> {
         let orders =
             self.orders.get(start..end).ok_or_else(|| RollupError::Internal(format!("no orders {start}..{end}")))?;
-        order_line_arrays(&self.facts, &self.symbols, orders)
+        order_line_arrays(&self.facts, &self.symbols, &self.symbol_names, orders)
     }
 
     /// Consecutive tables of at most `batch_rows` rows (tests; the writer uses `range_arrays`).
@@ -170,100 +177,144 @@ impl OrderLines {
     }
 }
 
-/// A string column of the order lines.
-struct TextColumn(StringBuilder);
+/// A string column whose values are symbols: dictionary keys (the symbol ids) into every
+/// symbol's name. Repeating an order's value on each of its lines pushes a 4-byte key, not the
+/// string; the Parquet writer reads the names through the keys, and the file holds plain strings.
+struct SymColumn(UInt32Builder);
 
-impl TextColumn {
-    fn new(rows: usize, bytes_per_row: usize) -> Self {
-        TextColumn(StringBuilder::with_capacity(rows, rows * bytes_per_row))
+impl SymColumn {
+    fn new(rows: usize) -> Self {
+        SymColumn(UInt32Builder::with_capacity(rows))
     }
 
-    /// `value` (or NULL) `times` times: the order-level columns repeat on every line.
-    fn push_n(&mut self, value: Option<&str>, times: usize) {
-        for _ in 0..times {
-            self.0.append_option(value);
+    /// `id` (NULL for [`NO_SYM`]) `times` times.
+    fn push_n(&mut self, id: Sym, times: usize) {
+        if id == NO_SYM {
+            self.0.append_nulls(times);
+        } else {
+            self.0.append_value_n(id, times);
         }
     }
 
-    fn finish(mut self) -> ArrayRef {
-        Arc::new(self.0.finish())
+    fn finish(mut self, names: &ArrayRef) -> Result<ArrayRef, RollupError> {
+        dictionary(self.0.finish(), names.clone())
     }
 }
 
-fn money(cents: Vec<i128>) -> Result<ArrayRef, RollupError> {
-    let array = Decimal128Array::from(cents)
+/// A string column with a value of its own per order (`order_id`, `source_raw_key`): each
+/// order's value once, and a key per line.
+struct OrderTextColumn {
+    values: StringBuilder,
+    keys: Vec<u32>,
+    next_key: u32,
+}
+
+impl OrderTextColumn {
+    fn new(orders: usize, rows: usize, bytes_per_value: usize) -> Self {
+        OrderTextColumn {
+            values: StringBuilder::with_capacity(orders, orders * bytes_per_value),
+            keys: Vec::with_capacity(rows),
+            next_key: 0,
+        }
+    }
+
+    fn push_n(&mut self, value: &str, times: usize) {
+        self.values.append_value(value);
+        self.keys.extend(std::iter::repeat_n(self.next_key, times));
+        self.next_key += 1;
+    }
+
+    fn finish(mut self) -> Result<ArrayRef, RollupError> {
+        dictionary(self.keys.into(), Arc::new(self.values.finish()))
+    }
+}
+
+fn dictionary(keys: arrow_array::UInt32Array, values: ArrayRef) -> Result<ArrayRef, RollupError> {
+    let array = DictionaryArray::<UInt32Type>::try_new(keys, values)
+        .map_err(|e| RollupError::Internal(format!("order_lines: {e}")))?;
+    Ok(Arc::new(array))
+}
+
+/// A money column: `DECIMAL(18,2)` as 64-bit cents, which the Parquet writer takes as they are
+/// (a 128-bit decimal array would take twice the memory and a conversion of every value).
+fn money(cents: Vec<i64>) -> Result<ArrayRef, RollupError> {
+    let array = Decimal64Array::from(cents)
         .with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE)
         .map_err(|e| RollupError::Internal(format!("order_lines: {e}")))?;
     Ok(Arc::new(array))
 }
 
-fn order_line_arrays(facts: &OrderTable, s: &Symbols, placed: &[Placed]) -> Result<Vec<ArrayRef>, RollupError> {
+fn order_line_arrays(
+    facts: &OrderTable,
+    s: &Symbols,
+    names: &ArrayRef,
+    placed: &[Placed],
+) -> Result<Vec<ArrayRef>, RollupError> {
     let orders: Vec<(OrderRef<'_>, &Placed)> =
         placed.iter().filter_map(|p| facts.at(p.key(), p.position).map(|o| (o, p))).collect();
     let rows: usize = orders.iter().map(|(o, _)| o.lines.len()).sum();
-    let text = |bytes| TextColumn::new(rows, bytes);
-    let (mut platform, mut shop, mut status, mut store, mut salesperson) =
-        (text(8), text(8), text(8), text(8), text(8));
-    let (mut city, mut location, mut member, mut currency, mut sku) = (text(8), text(8), text(12), text(3), text(10));
-    let (mut order_id, mut raw_key) = (text(24), text(80));
+    let sym = || SymColumn::new(rows);
+    let (mut platform, mut shop, mut status, mut store, mut salesperson) = (sym(), sym(), sym(), sym(), sym());
+    let (mut city, mut location, mut member, mut currency, mut sku) = (sym(), sym(), sym(), sym(), sym());
+    let (mut order_id, mut raw_key) =
+        (OrderTextColumn::new(orders.len(), rows, 24), OrderTextColumn::new(orders.len(), rows, 80));
     let mut key_buf = String::new();
     let ints = || Vec::<i64>::with_capacity(rows);
     let (mut version, mut placed_at, mut quantity, mut refunded_quantity) = (ints(), ints(), ints(), ints());
-    let cents = || Vec::<i128>::with_capacity(rows);
+    let cents = || Vec::<i64>::with_capacity(rows);
     let (mut unit_price, mut discount, mut gross_sales) = (cents(), cents(), cents());
     let (mut refunded_amount, mut net_sales) = (cents(), cents());
     let (mut hour_col, mut line_no) = (Vec::<i32>::with_capacity(rows), Vec::<i32>::with_capacity(rows));
-    let name = |id: Sym| s.name_opt(id).map(|n| &**n);
     for (o, p) in orders {
         // The order's own columns, resolved once and repeated on each of its lines.
         let n = o.lines.len();
-        platform.push_n(name(o.platform), n);
-        shop.push_n(name(o.shop_id), n);
-        order_id.push_n(Some(o.ids.order_id()), n);
-        status.push_n(name(o.status), n);
-        store.push_n(name(o.store_id), n);
-        salesperson.push_n(name(o.salesperson), n);
-        city.push_n(name(o.city), n);
-        location.push_n(name(p.location), n);
-        member.push_n(name(p.member), n);
-        currency.push_n(name(o.currency), n);
+        platform.push_n(o.platform, n);
+        shop.push_n(o.shop_id, n);
+        order_id.push_n(o.ids.order_id(), n);
+        status.push_n(o.status, n);
+        store.push_n(o.store_id, n);
+        salesperson.push_n(o.salesperson, n);
+        city.push_n(o.city, n);
+        location.push_n(p.location, n);
+        member.push_n(p.member, n);
+        currency.push_n(o.currency, n);
         key_buf.clear();
         key_buf.push_str(s.name(o.ids.raw_folder()));
         key_buf.push_str(o.ids.raw_name());
-        raw_key.push_n(Some(&key_buf), n);
+        raw_key.push_n(&key_buf, n);
         version.extend(std::iter::repeat_n(o.version, n));
         placed_at.extend(std::iter::repeat_n(o.placed_at, n));
         hour_col.extend(std::iter::repeat_n(p.hour, n));
         for (i, l) in o.lines.iter().enumerate() {
             let gross = l.quantity * l.unit_price;
             line_no.push(i as i32);
-            sku.push_n(name(l.sku), 1);
+            sku.push_n(l.sku, 1);
             quantity.push(l.quantity);
-            unit_price.push(i128::from(l.unit_price));
-            discount.push(i128::from(l.discount));
-            gross_sales.push(i128::from(gross));
+            unit_price.push(l.unit_price);
+            discount.push(l.discount);
+            gross_sales.push(gross);
             refunded_quantity.push(l.refunded_quantity);
-            refunded_amount.push(i128::from(l.refunded_amount));
-            net_sales.push(i128::from(gross - l.discount - l.refunded_amount));
+            refunded_amount.push(l.refunded_amount);
+            net_sales.push(gross - l.discount - l.refunded_amount);
         }
     }
     // In schema::ORDER_LINES order; `table_from_arrays` and the Parquet writer check the types.
     Ok(vec![
-        platform.finish(),
-        shop.finish(),
-        order_id.finish(),
+        platform.finish(names)?,
+        shop.finish(names)?,
+        order_id.finish()?,
         Arc::new(Int64Array::from(version)),
-        status.finish(),
+        status.finish(names)?,
         Arc::new(TimestampMicrosecondArray::from(placed_at).with_timezone("UTC")),
         Arc::new(Int32Array::from(hour_col)),
-        store.finish(),
-        salesperson.finish(),
-        city.finish(),
-        location.finish(),
-        member.finish(),
-        currency.finish(),
+        store.finish(names)?,
+        salesperson.finish(names)?,
+        city.finish(names)?,
+        location.finish(names)?,
+        member.finish(names)?,
+        currency.finish(names)?,
         Arc::new(Int32Array::from(line_no)),
-        sku.finish(),
+        sku.finish(names)?,
         Arc::new(Int64Array::from(quantity)),
         money(unit_price)?,
         money(discount)?,
@@ -271,7 +322,7 @@ fn order_line_arrays(facts: &OrderTable, s: &Symbols, placed: &[Placed]) -> Resu
         Arc::new(Int64Array::from(refunded_quantity)),
         money(refunded_amount)?,
         money(net_sales)?,
-        raw_key.finish(),
+        raw_key.finish()?,
     ])
 }
 

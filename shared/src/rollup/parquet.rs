@@ -6,16 +6,17 @@
 use std::sync::Arc;
 
 use arrow_array::{
-    ArrayRef, Date32Array, Decimal128Array, Float64Array, Int32Array, Int64Array, RecordBatch, RecordBatchOptions,
-    StringArray, TimestampMicrosecondArray,
+    ArrayRef, ArrowPrimitiveType, Date32Array, Decimal128Array, Decimal64Array, Float64Array, Int32Array, Int64Array,
+    PrimitiveArray, RecordBatch, RecordBatchOptions, StringArray, TimestampMicrosecondArray,
 };
 use arrow_schema::{ArrowError, DataType, Field, Schema, TimeUnit};
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use super::schema::{Kind, Spec};
+use super::schema::{self, Kind, Spec};
 use super::table::{Column, ColumnValues, Table};
 
 /// Precision and scale of money columns (`DECIMAL(18,2)`, values are integer cents).
@@ -30,9 +31,12 @@ const ZSTD_LEVEL: i32 = 1;
 /// Columns whose values are (nearly) unique per row: a dictionary would only be built, overflow
 /// and be thrown away, at the cost of hashing every value.
 const NO_DICTIONARY: &[&str] = &["order_id", "source_raw_key", "version", "placed_at", "gross_sales", "net_sales"];
-/// Long per-order strings whose min/max would span nearly every row group (orders are sorted by
-/// key hash): no reader could prune with them, and keeping them compared every value.
-const NO_STATISTICS: &[&str] = &["order_id", "source_raw_key"];
+/// The only order-lines columns with min/max statistics: those the file is sorted by (shops in
+/// name order) and the one constant per shop. Within a shop the lines are in order-key (hash)
+/// order, so every other column's min/max spans nearly every row group and page: no reader
+/// could skip anything with them, and keeping them compared every value (~6% of the table's
+/// encoding time).
+const ORDER_LINES_STATISTICS: &[&str] = &["platform", "shop_id", "currency"];
 /// Largest magnitude (in cents) a `DECIMAL(18,2)` holds: 18 nines.
 const MAX_DECIMAL_18: i64 = 999_999_999_999_999_999;
 
@@ -133,15 +137,32 @@ impl PartWriter {
             name: first.name,
             columns: first.columns.iter().map(|c| Column { name: c.name, values: c.values.slice(0, 0) }).collect(),
         })?;
-        PartWriter::with_schema(Arc::new(Schema::new(fields)))
+        PartWriter::with_schema(Arc::new(Schema::new(fields)), ArrowWriterOptions::new(), None)
     }
 
     /// A writer for a table's column list, fed with [`PartWriter::write_arrays`].
     pub fn for_spec(spec: Spec) -> Result<PartWriter, ParquetEncodeError> {
-        PartWriter::with_schema(Arc::new(spec_schema(spec)))
+        PartWriter::with_schema(Arc::new(spec_schema(spec)), ArrowWriterOptions::new(), None)
     }
 
-    fn with_schema(schema: Arc<Schema>) -> Result<PartWriter, ParquetEncodeError> {
+    /// A writer for `curated/order_lines`, fed with the column types of [`order_lines_type`]. The
+    /// file is what [`PartWriter::for_spec`] would write (Parquet strings, `INT64 DECIMAL(18,2)`)
+    /// but for its min/max statistics, kept only where they can prune
+    /// ([`ORDER_LINES_STATISTICS`]), and it embeds no Arrow schema, which would make readers
+    /// load the strings as dictionaries (categoricals in polars).
+    pub fn for_order_lines() -> Result<PartWriter, ParquetEncodeError> {
+        let fields: Vec<Field> =
+            schema::ORDER_LINES.iter().map(|(name, kind)| Field::new(*name, order_lines_type(*kind), true)).collect();
+        let options = ArrowWriterOptions::new().with_skip_arrow_metadata(true);
+        PartWriter::with_schema(Arc::new(Schema::new(fields)), options, Some(ORDER_LINES_STATISTICS))
+    }
+
+    /// `statistics`: the columns with min/max statistics (`None`: all of them).
+    fn with_schema(
+        schema: Arc<Schema>,
+        options: ArrowWriterOptions,
+        statistics: Option<&[&str]>,
+    ) -> Result<PartWriter, ParquetEncodeError> {
         let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL)?))
             .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
@@ -150,11 +171,12 @@ impl PartWriter {
             if NO_DICTIONARY.contains(&field.name().as_str()) {
                 props = props.set_column_dictionary_enabled(field.name().as_str().into(), false);
             }
-            if NO_STATISTICS.contains(&field.name().as_str()) {
+            if statistics.is_some_and(|with| !with.contains(&field.name().as_str())) {
                 props = props.set_column_statistics_enabled(field.name().as_str().into(), EnabledStatistics::None);
             }
         }
-        let writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props.build()))?;
+        let writer =
+            ArrowWriter::try_new_with_options(Vec::new(), schema.clone(), options.with_properties(props.build()))?;
         Ok(PartWriter { writer, schema })
     }
 
@@ -162,13 +184,18 @@ impl PartWriter {
     /// money columns are checked to fit `DECIMAL(18,2)`.
     pub fn write_arrays(&mut self, arrays: Vec<ArrayRef>) -> Result<(), ParquetEncodeError> {
         for (field, array) in self.schema.fields().iter().zip(&arrays) {
-            if let Some(decimals) = array.as_any().downcast_ref::<Decimal128Array>() {
-                if let Some(cents) = first_over_decimal_18(decimals) {
-                    return Err(ParquetEncodeError::Arrow(ArrowError::InvalidArgumentError(format!(
-                        "{}: {cents} cents does not fit DECIMAL(18,2)",
-                        field.name()
-                    ))));
-                }
+            let over = if let Some(decimals) = array.as_any().downcast_ref::<Decimal128Array>() {
+                first_over_decimal_18(decimals)
+            } else if let Some(decimals) = array.as_any().downcast_ref::<Decimal64Array>() {
+                first_over_decimal_18(decimals)
+            } else {
+                None
+            };
+            if let Some(cents) = over {
+                return Err(ParquetEncodeError::Arrow(ArrowError::InvalidArgumentError(format!(
+                    "{}: {cents} cents does not fit DECIMAL(18,2)",
+                    field.name()
+                ))));
             }
         }
         let batch = RecordBatch::try_new(self.schema.clone(), arrays)?;
@@ -203,21 +230,44 @@ impl PartWriter {
 
 /// The first value of `decimals` with more than 18 digits, if any. A plain compare per value:
 /// Arrow's `validate_decimal_precision` took ~45 instructions per value, ~1% of a big day.
-fn first_over_decimal_18(decimals: &Decimal128Array) -> Option<i128> {
+fn first_over_decimal_18<T>(decimals: &PrimitiveArray<T>) -> Option<i128>
+where
+    T: ArrowPrimitiveType,
+    T::Native: Into<i128>,
+{
     use arrow_array::Array;
     let over = |v: &i128| v.unsigned_abs() > MAX_DECIMAL_18 as u128;
     if decimals.null_count() == 0 {
-        decimals.values().iter().copied().find(over)
+        decimals.values().iter().map(|&v| v.into()).find(over)
     } else {
-        decimals.iter().flatten().find(over)
+        decimals.iter().flatten().map(Into::into).find(over)
     }
 }
 
-/// Arrow arrays (in `spec` order, of its types) as a [`Table`]: how tests look at a table that
+/// The Arrow type of a string column given as a dictionary array ([`PartWriter::for_order_lines`]).
+pub fn dictionary_string_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8))
+}
+
+/// The Arrow types the order lines are built as: strings as dictionary arrays (`UInt32` keys
+/// into `Utf8` values: an order's value repeats on its lines without being copied), money as
+/// 64-bit decimals (the writer stores them as they are; 128-bit ones it converts value by value).
+pub fn order_lines_type(kind: Kind) -> DataType {
+    match kind {
+        Kind::Str => dictionary_string_type(),
+        Kind::Cents => DataType::Decimal64(MONEY_PRECISION, MONEY_SCALE),
+        other => kind_type(other),
+    }
+}
+
+/// Arrow arrays (in `spec` order, of its types; string columns may be dictionary arrays) as a [`Table`]: how tests look at a table that
 /// is produced as arrays.
 pub fn table_from_arrays(name: &'static str, spec: Spec, arrays: &[ArrayRef]) -> Result<Table, ParquetEncodeError> {
     use arrow_array::cast::AsArray;
-    use arrow_array::types::{Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
+    use arrow_array::types::{
+        Date32Type, Decimal128Type, Decimal64Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType,
+        UInt32Type,
+    };
     use arrow_array::Array;
     if arrays.len() != spec.len() {
         return Err(ParquetEncodeError::Arrow(ArrowError::SchemaError(format!(
@@ -228,7 +278,8 @@ pub fn table_from_arrays(name: &'static str, spec: Spec, arrays: &[ArrayRef]) ->
     }
     let mut columns = Vec::with_capacity(spec.len());
     for ((column, kind), array) in spec.iter().zip(arrays) {
-        if array.data_type() != &kind_type(*kind) {
+        let order_lines_types = array.data_type() == &order_lines_type(*kind);
+        if array.data_type() != &kind_type(*kind) && !order_lines_types {
             return Err(ParquetEncodeError::Arrow(ArrowError::SchemaError(format!(
                 "{name}.{column}: {} is not {:?}",
                 array.data_type(),
@@ -236,9 +287,20 @@ pub fn table_from_arrays(name: &'static str, spec: Spec, arrays: &[ArrayRef]) ->
             ))));
         }
         let values = match kind {
+            Kind::Str if order_lines_types => {
+                let typed = array.as_dictionary::<UInt32Type>().downcast_dict::<StringArray>().ok_or_else(|| {
+                    ParquetEncodeError::Arrow(ArrowError::SchemaError(format!(
+                        "{name}.{column}: not a string dictionary"
+                    )))
+                })?;
+                ColumnValues::Str(typed.into_iter().map(|v| v.map(Arc::from)).collect())
+            }
             Kind::Str => ColumnValues::Str(array.as_string::<i32>().iter().map(|v| v.map(Arc::from)).collect()),
             Kind::I64 => ColumnValues::I64(array.as_primitive::<Int64Type>().iter().collect()),
             Kind::I32 => ColumnValues::I32(array.as_primitive::<Int32Type>().iter().collect()),
+            Kind::Cents if order_lines_types => {
+                ColumnValues::Cents(array.as_primitive::<Decimal64Type>().iter().collect())
+            }
             Kind::Cents => ColumnValues::Cents(
                 array
                     .as_primitive::<Decimal128Type>()
@@ -269,7 +331,10 @@ mod tests {
     use super::*;
     use crate::rollup::table::Column;
     use arrow_array::cast::AsArray;
-    use arrow_array::types::{Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
+    use arrow_array::types::{
+        Date32Type, Decimal128Type, Decimal64Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType,
+        UInt32Type,
+    };
     use arrow_array::Array;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::basic::{LogicalType, TimeUnit as ParquetTimeUnit, Type as PhysicalType};
