@@ -377,9 +377,12 @@ impl DayRest {
         let text = |id: Sym| s.name(id).clone();
         let text_opt = |id: Sym| s.name_opt(id).cloned();
 
-        // The sales rows need no unit cost to be named and sorted: that runs on a thread of its
-        // own while this one prepares the inventory's inputs and the unit costs.
-        let sales_by_key = move || -> Vec<(SalesKey, SalesDay)> {
+        // Two threads prepare what sales_daily and inventory_daily are built from. This one: the
+        // stock pairs and their unit costs. The other: the sales rows, named and sorted, and the
+        // quantities in transit per pair (neither needs a unit cost).
+        let stock_before = &state.stock;
+        let in_transit = (&state.inbound, &state.transfers_out, &state.transfers_in, &mut state.shipments);
+        let sales_and_transit = move || {
             let mut rows: Vec<(SalesKey, SalesDay)> = sales
                 .into_iter()
                 .map(|((pf, shop, store, sku, cur), v)| {
@@ -387,41 +390,28 @@ impl DayRest {
                 })
                 .collect();
             rows.sort_by(|a, b| a.0.cmp(&b.0));
-            rows
+            let (inbound, transfers_out, transfers_in, shipments) = in_transit;
+            let (inbound, outbound) = in_transit_by_pair(d, inbound, transfers_out, transfers_in, shipments);
+            (rows, inbound, outbound)
         };
-        let (prepared, sales_rows) = std::thread::scope(|scope| {
-            let sales_rows = scope.spawn(sales_by_key);
+        let (prepared, sales_and_transit) = std::thread::scope(|scope| {
+            let sales_and_transit = scope.spawn(sales_and_transit);
             // ---- inventory ----
             let today_by_pair: HashMap<(Text, Text), PairDay> =
                 pairs.into_iter().map(|((loc, sku), p)| ((text(loc), text(sku)), p)).collect();
-            let mut all_pairs: Vec<(Text, Text)> = state.stock.keys().cloned().collect();
-            all_pairs.extend(today_by_pair.keys().filter(|k| !state.stock.contains_key(*k)).cloned());
+            let mut all_pairs: Vec<(Text, Text)> = stock_before.keys().cloned().collect();
+            all_pairs.extend(today_by_pair.keys().filter(|k| !stock_before.contains_key(*k)).cloned());
             all_pairs.sort();
             let standard_cost = |sku: &Text| -> Option<i64> {
                 // Product facts are keyed by symbol; look the SKU up by name once per pair.
                 s.lookup(sku).and_then(|id| products.get(&id)).and_then(|(c, _)| *c)
             };
-            let mut inbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
-            for ((_, loc, sku), q) in &state.inbound {
-                *inbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (*q).max(0);
-            }
-            let mut outbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
-            for ((reference, loc, sku), q) in &state.transfers_out {
-                let arrived = state.transfers_in.get(&(in_ref(reference), sku.clone())).copied().unwrap_or(0);
-                *outbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (q - arrived).max(0);
-            }
-            state.shipments.retain(|_, sh| sh.delivered_day.is_none_or(|dd| dd > d));
-            for sh in state.shipments.values() {
-                for (sku, q) in &sh.lines {
-                    *outbound_by_pair.entry((sh.location_id.clone(), sku.clone())).or_default() += q;
-                }
-            }
             // Unit costs first (the receipts so far plus today's, else the standard cost): then
             // inventory_daily and sales_daily are built at the same time, on two threads.
             let unit_costs: HashMap<(Text, Text), UnitCost> = all_pairs
                 .iter()
                 .map(|pair| {
-                    let (qty, cents) = state.stock.get(pair).map_or((0, 0), |ps| (ps.receipts_qty, ps.receipts_cost));
+                    let (qty, cents) = stock_before.get(pair).map_or((0, 0), |ps| (ps.receipts_qty, ps.receipts_cost));
                     let today = today_by_pair.get(pair);
                     let qty = qty + today.map_or(0, |t| t.received);
                     let cents = cents + today.map_or(0, |t| t.received_cost);
@@ -433,12 +423,12 @@ impl DayRest {
                     (pair.clone(), uc)
                 })
                 .collect();
-            let prepared = (today_by_pair, all_pairs, inbound_by_pair, outbound_by_pair, unit_costs);
-            let sales_rows = sales_rows.join().map_err(|_| RollupError::Internal("sales row builder panicked".into()));
-            (prepared, sales_rows)
+            let sales_and_transit =
+                sales_and_transit.join().map_err(|_| RollupError::Internal("sales row builder panicked".into()));
+            ((today_by_pair, all_pairs, unit_costs), sales_and_transit)
         });
-        let (today_by_pair, all_pairs, inbound_by_pair, outbound_by_pair, unit_costs) = prepared;
-        let sales_rows = sales_rows?;
+        let (today_by_pair, all_pairs, unit_costs) = prepared;
+        let (sales_rows, inbound_by_pair, outbound_by_pair) = sales_and_transit?;
         let unit_cost_of = |loc: &Text, sku: &Text| -> Result<UnitCost, RollupError> {
             unit_costs
                 .get(&(loc.clone(), sku.clone()))
@@ -717,6 +707,34 @@ impl DayRest {
         ];
         Ok(DayTables { tables, state, stats })
     }
+}
+
+/// Quantities in transit at the end of day `d` per (location, SKU): inbound (shipped purchase
+/// orders not yet received) and outbound (transfers not yet arrived, shipments not yet
+/// delivered). Shipments delivered by `d` are dropped from `shipments`.
+fn in_transit_by_pair(
+    d: Day,
+    inbound: &HashMap<(Text, Text, Text), i64>,
+    transfers_out: &HashMap<(Text, Text, Text), i64>,
+    transfers_in: &HashMap<(Text, Text), i64>,
+    shipments: &mut HashMap<Text, Shipment>,
+) -> (HashMap<(Text, Text), i64>, HashMap<(Text, Text), i64>) {
+    let mut inbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
+    for ((_, loc, sku), q) in inbound {
+        *inbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (*q).max(0);
+    }
+    let mut outbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
+    for ((reference, loc, sku), q) in transfers_out {
+        let arrived = transfers_in.get(&(in_ref(reference), sku.clone())).copied().unwrap_or(0);
+        *outbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (q - arrived).max(0);
+    }
+    shipments.retain(|_, sh| sh.delivered_day.is_none_or(|dd| dd > d));
+    for sh in shipments.values() {
+        for (sku, q) in &sh.lines {
+            *outbound_by_pair.entry((sh.location_id.clone(), sku.clone())).or_default() += q;
+        }
+    }
+    (inbound_by_pair, outbound_by_pair)
 }
 
 /// The `transfers_in` key a `transfers_out` reference pairs with (absent references never pair).
