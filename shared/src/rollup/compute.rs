@@ -709,6 +709,9 @@ impl DayRest {
     }
 }
 
+/// A quantity per (location, SKU).
+type PairQuantities = HashMap<(Text, Text), i64>;
+
 /// Quantities in transit at the end of day `d` per (location, SKU): inbound (shipped purchase
 /// orders not yet received) and outbound (transfers not yet arrived, shipments not yet
 /// delivered). Shipments delivered by `d` are dropped from `shipments`.
@@ -718,12 +721,12 @@ fn in_transit_by_pair(
     transfers_out: &HashMap<(Text, Text, Text), i64>,
     transfers_in: &HashMap<(Text, Text), i64>,
     shipments: &mut HashMap<Text, Shipment>,
-) -> (HashMap<(Text, Text), i64>, HashMap<(Text, Text), i64>) {
-    let mut inbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
+) -> (PairQuantities, PairQuantities) {
+    let mut inbound_by_pair: PairQuantities = HashMap::default();
     for ((_, loc, sku), q) in inbound {
         *inbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (*q).max(0);
     }
-    let mut outbound_by_pair: HashMap<(Text, Text), i64> = HashMap::default();
+    let mut outbound_by_pair: PairQuantities = HashMap::default();
     for ((reference, loc, sku), q) in transfers_out {
         let arrived = transfers_in.get(&(in_ref(reference), sku.clone())).copied().unwrap_or(0);
         *outbound_by_pair.entry((loc.clone(), sku.clone())).or_default() += (q - arrived).max(0);

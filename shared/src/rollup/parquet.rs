@@ -331,10 +331,7 @@ mod tests {
     use super::*;
     use crate::rollup::table::Column;
     use arrow_array::cast::AsArray;
-    use arrow_array::types::{
-        Date32Type, Decimal128Type, Decimal64Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType,
-        UInt32Type,
-    };
+    use arrow_array::types::{Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
     use arrow_array::Array;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::basic::{LogicalType, TimeUnit as ParquetTimeUnit, Type as PhysicalType};
