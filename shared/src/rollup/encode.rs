@@ -25,7 +25,9 @@ pub struct WrittenTable {
 }
 
 /// Rows per batch when the order lines stream into Parquet: bounds the Arrow arrays in memory.
-const ORDER_LINE_BATCH_ROWS: usize = 32_768;
+/// A batch's arrays (~1.5 MB at 8k rows) stay in the core's cache while the writer encodes
+/// them: the step took ~5% less CPU than with 32k-row batches (4k rows did no better).
+const ORDER_LINE_BATCH_ROWS: usize = 8_192;
 
 /// Rows per order-lines part at most. An encoder holds its part's compressed row group until
 /// the part is stored: half a million rows (~12 MB) instead of a million keeps the two encoders
