@@ -142,34 +142,49 @@ pub fn absorb_object(
         return absorb_orders(partial, source_key, text);
     }
     let source = partial.symbols.intern(source_key);
-    for_each_line(source_key, text, |line| match kind {
+    let (read, _) = for_each_line(source_key, text, 0, |line| match kind {
         InputKind::Orders => Err("orders go through absorb_orders".to_string()),
         InputKind::Inventory => absorb_movement(partial, line, source),
         InputKind::Products => absorb_product(partial, line, source),
         InputKind::OrderMembers => absorb_member(partial, line),
         InputKind::MemberMerges => absorb_merge(partial, line),
-    })
+    })?;
+    Ok(read)
 }
 
 /// Reads every line of one decompressed object of canonical orders into `sink`.
 pub fn absorb_orders(sink: &mut impl OrderSink, source_key: &str, text: &[u8]) -> Result<u64, RollupError> {
-    let mut scratch = OrderScratch::default();
-    for_each_line(source_key, text, |line| absorb_order(sink, line, &mut scratch))
+    absorb_order_lines(sink, source_key, text, 0).map(|(read, _)| read)
 }
 
-/// Calls `read` with every non-blank line; the first error fails the object, with the line's
-/// number. Returns the number of lines read.
+/// Reads the lines of a piece of an object of canonical orders (whole lines, after
+/// `lines_before` lines of the object) into `sink`: the number of lines read (not blank) and of
+/// lines in the piece.
+pub fn absorb_order_lines(
+    sink: &mut impl OrderSink,
+    source_key: &str,
+    text: &[u8],
+    lines_before: usize,
+) -> Result<(u64, usize), RollupError> {
+    let mut scratch = OrderScratch::default();
+    for_each_line(source_key, text, lines_before, |line| absorb_order(sink, line, &mut scratch))
+}
+
+/// Calls `read` with every non-blank line of `text` (lines `lines_before + 1…` of its object);
+/// the first error fails the object, with the line's number. Returns the number of lines read
+/// and of lines in `text`.
 fn for_each_line<'t>(
     source_key: &str,
     text: &'t [u8],
+    lines_before: usize,
     mut read: impl FnMut(&'t str) -> Result<(), String>,
-) -> Result<u64, RollupError> {
+) -> Result<(u64, usize), RollupError> {
     // One UTF-8 check for the whole object (SIMD; std's finds where it fails); the lines are
     // then parsed as `str`, which spares the parsers a check per string.
     let text = match simdutf8::basic::from_utf8(text) {
         Ok(text) => text,
         Err(_) => std::str::from_utf8(text).map_err(|e| {
-            let line = text[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+            let line = lines_before + text[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
             RollupError::BadInput { key: source_key.to_string(), line, message: "not UTF-8".into() }
         })?,
     };
@@ -185,10 +200,14 @@ fn for_each_line<'t>(
         if line.trim().is_empty() {
             continue;
         }
-        read(line).map_err(|message| RollupError::BadInput { key: source_key.to_string(), line: n, message })?;
+        read(line).map_err(|message| RollupError::BadInput {
+            key: source_key.to_string(),
+            line: lines_before + n,
+            message,
+        })?;
         lines += 1;
     }
-    Ok(lines)
+    Ok((lines, n))
 }
 
 fn instant(field: &str, text: &str) -> Result<i64, String> {

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
-use super::facts::{absorb_object, absorb_orders, InputKind, OrderSink};
+use super::facts::{absorb_object, absorb_order_lines, InputKind, OrderSink};
 use super::partial::{shard_of, IntHash, OrderRef, OrderShard, OrderTable, Partial, Sym, Symbols, ORDER_SHARDS};
 use super::RollupError;
 
@@ -55,6 +55,10 @@ pub struct JsonBuffer {
 /// How much a [`JsonBuffer`] grows at least when it is full.
 const JSON_BUFFER_STEP: usize = 1 << 20;
 
+/// About how many bytes of JSON [`JsonBuffer::parse_in_chunks`] hands over at a time: well
+/// within a core's L2 cache, with the inflater's window and the parser's own data beside it.
+const JSON_CHUNK: usize = 256 * 1024;
+
 impl JsonBuffer {
     /// The JSON of one object's body (gunzipped, every member, when its key ends in `.gz`).
     pub fn fill(&mut self, key: &str, body: &[u8]) -> Result<&[u8], RollupError> {
@@ -66,6 +70,73 @@ impl JsonBuffer {
             self.read_all(body).map_err(unreadable)?;
         }
         Ok(&self.bytes[..self.filled])
+    }
+
+    /// Calls `parse` with the JSON of one object's body (gunzipped, every member, when its key
+    /// ends in `.gz`) in pieces of whole lines, each with the number of lines before it; `parse`
+    /// returns the number of lines in its piece. A piece is about [`JSON_CHUNK`] bytes (more
+    /// when a single line is longer), so it is still in the core's cache when parsed: inflating
+    /// a whole object (~8 MB) first and parsing it after read every byte back from memory.
+    /// Returns the JSON's size.
+    pub fn parse_in_chunks(
+        &mut self,
+        key: &str,
+        body: &[u8],
+        parse: impl FnMut(&[u8], usize) -> Result<usize, RollupError>,
+    ) -> Result<u64, RollupError> {
+        if key.ends_with(".gz") {
+            self.chunks_of(key, flate2::read::MultiGzDecoder::new(body), parse)
+        } else {
+            self.chunks_of(key, body, parse)
+        }
+    }
+
+    fn chunks_of(
+        &mut self,
+        key: &str,
+        mut reader: impl Read,
+        mut parse: impl FnMut(&[u8], usize) -> Result<usize, RollupError>,
+    ) -> Result<u64, RollupError> {
+        let unreadable = |e: std::io::Error| RollupError::Unreadable { key: key.to_string(), message: e.to_string() };
+        if self.bytes.len() < JSON_CHUNK {
+            self.bytes.resize(JSON_CHUNK, 0);
+        }
+        let (mut json_bytes, mut lines_before) = (0u64, 0usize);
+        // `filled` bytes wait at the front of the buffer: the start of a line not yet complete.
+        self.filled = 0;
+        loop {
+            if self.filled == self.bytes.len() {
+                // One line longer than the buffer: it grows until the line fits.
+                let grown = self.bytes.len() * 2;
+                self.bytes.resize(grown, 0);
+            }
+            let n = match reader.read(&mut self.bytes[self.filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(unreadable(e)),
+            };
+            json_bytes += n as u64;
+            self.filled += n;
+            let ready = if n == 0 {
+                self.filled
+            } else if self.filled < self.bytes.len() / 2 {
+                // Fill at least half the buffer before parsing: fewer, larger pieces.
+                continue;
+            } else {
+                match memchr::memrchr(b'\n', &self.bytes[..self.filled]) {
+                    Some(end) => end + 1,
+                    None => continue,
+                }
+            };
+            if ready > 0 {
+                lines_before += parse(&self.bytes[..ready], lines_before)?;
+                self.bytes.copy_within(ready..self.filled, 0);
+                self.filled -= ready;
+            }
+            if n == 0 {
+                return Ok(json_bytes);
+            }
+        }
     }
 
     fn read_all(&mut self, mut reader: impl Read) -> std::io::Result<()> {
@@ -178,15 +249,25 @@ pub fn absorb_all(threads: usize, inputs: mpsc::Receiver<InputObject>) -> Result
                             Err(_) => return Err(RollupError::Internal("input channel poisoned".into())),
                         };
                         let Some(object) = next else { break };
-                        let json = buf.fill(&object.key, &object.body)?;
-                        let lines = match object.kind {
-                            InputKind::Orders => absorb_orders(&mut orders, &object.key, json)?,
-                            kind => absorb_object(&mut rest, kind, &object.key, json)?,
+                        let (json_bytes, lines) = match object.kind {
+                            InputKind::Orders => {
+                                let mut read = 0;
+                                let json_bytes = buf.parse_in_chunks(&object.key, &object.body, |json, before| {
+                                    let (lines, seen) = absorb_order_lines(&mut orders, &object.key, json, before)?;
+                                    read += lines;
+                                    Ok(seen)
+                                })?;
+                                (json_bytes, read)
+                            }
+                            kind => {
+                                let json = buf.fill(&object.key, &object.body)?;
+                                (json.len() as u64, absorb_object(&mut rest, kind, &object.key, json)?)
+                            }
                         };
                         stats.add(ReadStats {
                             objects: 1,
                             compressed_bytes: object.body.len() as u64,
-                            json_bytes: json.len() as u64,
+                            json_bytes,
                             lines,
                         });
                     }
@@ -243,6 +324,56 @@ mod tests {
         match buf.fill("e.jsonl.gz", truncated) {
             Err(RollupError::Unreadable { key, .. }) => assert_eq!(key, "e.jsonl.gz"),
             other => panic!("a truncated gzip read as {:?}", other.map(<[u8]>::len)),
+        }
+    }
+
+    #[test]
+    fn chunks_are_whole_lines_that_add_up_to_the_object() {
+        // Lines of every length around the chunk size, one longer than several chunks, no
+        // newline at the end, the whole in two gzip members.
+        let mut text = Vec::new();
+        for i in 0..400usize {
+            let width = [10, 300, 5_000, JSON_CHUNK / 3][i % 4] + i % 7;
+            text.extend(format!("{{\"n\":{i},\"pad\":\"{}\"}}\n", "x".repeat(width)).into_bytes());
+        }
+        text.extend(format!("{{\"long\":\"{}\"}}\n", "y".repeat(3 * JSON_CHUNK)).into_bytes());
+        text.extend(b"{\"last\":true}");
+        let half = text.len() / 2;
+        let cut = half + text[half..].iter().position(|&b| b == b'\n').unwrap_or(0) + 1;
+        let mut body = gzip(&text[..cut]);
+        body.extend(gzip(&text[cut..]));
+        for (key, body) in [("a.jsonl.gz", body), ("a.jsonl", text.clone())] {
+            let mut buf = JsonBuffer::default();
+            let (mut joined, mut pieces) = (Vec::new(), 0);
+            let json_bytes = buf.parse_in_chunks(key, &body, |piece, before| {
+                assert_eq!(before, joined.iter().filter(|&&b| b == b'\n').count(), "{key}: lines before");
+                let last = joined.len() + piece.len() == text.len();
+                assert!(last || piece.ends_with(b"\n"), "{key}: a piece ends with its last line");
+                joined.extend_from_slice(piece);
+                pieces += 1;
+                Ok(piece.split(|&b| b == b'\n').count() - usize::from(piece.ends_with(b"\n")))
+            });
+            assert_eq!(json_bytes.ok(), Some(text.len() as u64), "{key}");
+            assert!(joined == text, "{key}: the pieces are the object, in order");
+            assert!(pieces > 10, "{key}: {pieces} pieces");
+        }
+    }
+
+    #[test]
+    fn a_bad_line_in_a_later_chunk_is_reported_with_its_number_in_the_object() {
+        let order = r#"{"platform":"shopify","shop_id":"s1","order_id":"1","version":1,"status":"paid","placed_at":"2026-11-02T01:00:00Z","currency":"CNY","lines":[]}"#;
+        let good = format!("{order}\n").repeat(JSON_CHUNK / 10);
+        let text = format!("{good}{{\"platform\": oops}}\n");
+        let mut buf = JsonBuffer::default();
+        let mut partial = Partial::default();
+        let result = buf.parse_in_chunks("o.jsonl", text.as_bytes(), |json, before| {
+            absorb_order_lines(&mut partial, "o.jsonl", json, before).map(|(_, seen)| seen)
+        });
+        match result {
+            Err(RollupError::BadInput { key, line, .. }) => {
+                assert_eq!((key.as_str(), line), ("o.jsonl", JSON_CHUNK / 10 + 1));
+            }
+            other => panic!("expected a bad line, got {other:?}"),
         }
     }
 
