@@ -98,19 +98,20 @@ impl JsonBuffer {
         mut parse: impl FnMut(&[u8], usize) -> Result<usize, RollupError>,
     ) -> Result<u64, RollupError> {
         let unreadable = |e: std::io::Error| RollupError::Unreadable { key: key.to_string(), message: e.to_string() };
-        if self.bytes.len() < JSON_CHUNK {
-            self.bytes.resize(JSON_CHUNK, 0);
-        }
         let (mut json_bytes, mut lines_before) = (0u64, 0usize);
+        // The buffer may be bigger (an earlier `fill`): a piece still takes `limit` bytes at most,
+        // which grows only while a single line does not fit.
+        let mut limit = JSON_CHUNK;
         // `filled` bytes wait at the front of the buffer: the start of a line not yet complete.
         self.filled = 0;
         loop {
-            if self.filled == self.bytes.len() {
-                // One line longer than the buffer: it grows until the line fits.
-                let grown = self.bytes.len() * 2;
-                self.bytes.resize(grown, 0);
+            if self.filled == limit {
+                limit *= 2;
             }
-            let n = match reader.read(&mut self.bytes[self.filled..]) {
+            if self.bytes.len() < limit {
+                self.bytes.resize(limit, 0);
+            }
+            let n = match reader.read(&mut self.bytes[self.filled..limit]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(unreadable(e)),
@@ -119,8 +120,8 @@ impl JsonBuffer {
             self.filled += n;
             let ready = if n == 0 {
                 self.filled
-            } else if self.filled < self.bytes.len() / 2 {
-                // Fill at least half the buffer before parsing: fewer, larger pieces.
+            } else if self.filled < limit / 2 {
+                // Fill at least half the piece before parsing: fewer, larger pieces.
                 continue;
             } else {
                 match memchr::memrchr(b'\n', &self.bytes[..self.filled]) {
@@ -132,6 +133,9 @@ impl JsonBuffer {
                 lines_before += parse(&self.bytes[..ready], lines_before)?;
                 self.bytes.copy_within(ready..self.filled, 0);
                 self.filled -= ready;
+                if self.filled < JSON_CHUNK / 2 {
+                    limit = JSON_CHUNK;
+                }
             }
             if n == 0 {
                 return Ok(json_bytes);
@@ -342,10 +346,15 @@ mod tests {
         let cut = half + text[half..].iter().position(|&b| b == b'\n').unwrap_or(0) + 1;
         let mut body = gzip(&text[..cut]);
         body.extend(gzip(&text[cut..]));
+        let long_line_at = text.len() - 3 * JSON_CHUNK;
         for (key, body) in [("a.jsonl.gz", body), ("a.jsonl", text.clone())] {
             let mut buf = JsonBuffer::default();
+            // A big object read whole before: the pieces stay small all the same.
+            assert!(buf.fill("big.jsonl", &vec![b' '; 8 * JSON_CHUNK]).is_ok());
             let (mut joined, mut pieces) = (Vec::new(), 0);
             let json_bytes = buf.parse_in_chunks(key, &body, |piece, before| {
+                let holds_the_long_line = joined.len() + piece.len() > long_line_at;
+                assert!(piece.len() <= JSON_CHUNK || holds_the_long_line, "{key}: a piece of {}", piece.len());
                 assert_eq!(before, joined.iter().filter(|&&b| b == b'\n').count(), "{key}: lines before");
                 let last = joined.len() + piece.len() == text.len();
                 assert!(last || piece.ends_with(b"\n"), "{key}: a piece ends with its last line");
