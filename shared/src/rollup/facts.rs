@@ -138,23 +138,29 @@ pub fn absorb_object(
     source_key: &str,
     text: &[u8],
 ) -> Result<u64, RollupError> {
+    absorb_lines(partial, kind, source_key, text, 0).map(|(read, _)| read)
+}
+
+/// Reads the lines of a piece of an object (whole lines, after `lines_before` lines of the
+/// object) into `partial`: the number of lines read (not blank) and of lines in the piece.
+pub fn absorb_lines(
+    partial: &mut Partial,
+    kind: InputKind,
+    source_key: &str,
+    text: &[u8],
+    lines_before: usize,
+) -> Result<(u64, usize), RollupError> {
     if kind == InputKind::Orders {
-        return absorb_orders(partial, source_key, text);
+        return absorb_order_lines(partial, source_key, text, lines_before);
     }
     let source = partial.symbols.intern(source_key);
-    let (read, _) = for_each_line(source_key, text, 0, |line| match kind {
-        InputKind::Orders => Err("orders go through absorb_orders".to_string()),
+    for_each_line(source_key, text, lines_before, |line| match kind {
+        InputKind::Orders => Err("orders go through absorb_order_lines".to_string()),
         InputKind::Inventory => absorb_movement(partial, line, source),
         InputKind::Products => absorb_product(partial, line, source),
         InputKind::OrderMembers => absorb_member(partial, line),
         InputKind::MemberMerges => absorb_merge(partial, line),
-    })?;
-    Ok(read)
-}
-
-/// Reads every line of one decompressed object of canonical orders into `sink`.
-pub fn absorb_orders(sink: &mut impl OrderSink, source_key: &str, text: &[u8]) -> Result<u64, RollupError> {
-    absorb_order_lines(sink, source_key, text, 0).map(|(read, _)| read)
+    })
 }
 
 /// Reads the lines of a piece of an object of canonical orders (whole lines, after
@@ -179,8 +185,9 @@ fn for_each_line<'t>(
     lines_before: usize,
     mut read: impl FnMut(&'t str) -> Result<(), String>,
 ) -> Result<(u64, usize), RollupError> {
-    // One UTF-8 check for the whole object (SIMD; std's finds where it fails); the lines are
-    // then parsed as `str`, which spares the parsers a check per string.
+    // One UTF-8 check for the whole piece (SIMD; std's finds where it fails); the lines are
+    // then parsed as `str`, which spares the parsers a check per string. A piece is whole
+    // lines, and a newline byte never falls inside a multi-byte character.
     let text = match simdutf8::basic::from_utf8(text) {
         Ok(text) => text,
         Err(_) => std::str::from_utf8(text).map_err(|e| {

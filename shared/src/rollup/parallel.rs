@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
-use super::facts::{absorb_object, absorb_order_lines, InputKind, OrderSink};
+use super::facts::{absorb_lines, absorb_order_lines, InputKind, OrderSink};
 use super::partial::{shard_of, IntHash, OrderRef, OrderShard, OrderTable, Partial, Sym, Symbols, ORDER_SHARDS};
 use super::RollupError;
 
@@ -43,35 +43,19 @@ pub fn input_channel() -> (mpsc::Sender<InputObject>, mpsc::Receiver<InputObject
     mpsc::channel(8)
 }
 
-/// A parser thread's buffer for the JSON of one object at a time. It only grows: its bytes
-/// stay initialised from one object to the next, so inflating into it never zeroes memory
-/// first (`read_to_end` into a cleared `Vec` zeroed each object's ~8 MB again).
+/// A parser thread's buffer for the JSON of one object at a time, a piece at a time. It only
+/// grows: its bytes stay initialised from one object to the next, so inflating into it never
+/// zeroes memory first.
 #[derive(Default)]
 pub struct JsonBuffer {
     bytes: Vec<u8>,
-    filled: usize,
 }
-
-/// How much a [`JsonBuffer`] grows at least when it is full.
-const JSON_BUFFER_STEP: usize = 1 << 20;
 
 /// About how many bytes of JSON [`JsonBuffer::parse_in_chunks`] hands over at a time: well
 /// within a core's L2 cache, with the inflater's window and the parser's own data beside it.
 const JSON_CHUNK: usize = 256 * 1024;
 
 impl JsonBuffer {
-    /// The JSON of one object's body (gunzipped, every member, when its key ends in `.gz`).
-    pub fn fill(&mut self, key: &str, body: &[u8]) -> Result<&[u8], RollupError> {
-        let unreadable = |e: std::io::Error| RollupError::Unreadable { key: key.to_string(), message: e.to_string() };
-        self.filled = 0;
-        if key.ends_with(".gz") {
-            self.read_all(flate2::read::MultiGzDecoder::new(body)).map_err(unreadable)?;
-        } else {
-            self.read_all(body).map_err(unreadable)?;
-        }
-        Ok(&self.bytes[..self.filled])
-    }
-
     /// Calls `parse` with the JSON of one object's body (gunzipped, every member, when its key
     /// ends in `.gz`) in pieces of whole lines, each with the number of lines before it; `parse`
     /// returns the number of lines in its piece. A piece is about [`JSON_CHUNK`] bytes (more
@@ -99,61 +83,46 @@ impl JsonBuffer {
     ) -> Result<u64, RollupError> {
         let unreadable = |e: std::io::Error| RollupError::Unreadable { key: key.to_string(), message: e.to_string() };
         let (mut json_bytes, mut lines_before) = (0u64, 0usize);
-        // The buffer may be bigger (an earlier `fill`): a piece still takes `limit` bytes at most,
-        // which grows only while a single line does not fit.
+        // The buffer may be bigger (an earlier long line): a piece still takes `limit` bytes at
+        // most, which grows only while a single line does not fit.
         let mut limit = JSON_CHUNK;
         // `filled` bytes wait at the front of the buffer: the start of a line not yet complete.
-        self.filled = 0;
+        let mut filled = 0;
         loop {
-            if self.filled == limit {
+            if filled == limit {
                 limit *= 2;
             }
             if self.bytes.len() < limit {
                 self.bytes.resize(limit, 0);
             }
-            let n = match reader.read(&mut self.bytes[self.filled..limit]) {
+            let n = match reader.read(&mut self.bytes[filled..limit]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(unreadable(e)),
             };
             json_bytes += n as u64;
-            self.filled += n;
+            filled += n;
             let ready = if n == 0 {
-                self.filled
-            } else if self.filled < limit / 2 {
+                filled
+            } else if filled < limit / 2 {
                 // Fill at least half the piece before parsing: fewer, larger pieces.
                 continue;
             } else {
-                match memchr::memrchr(b'\n', &self.bytes[..self.filled]) {
+                match memchr::memrchr(b'\n', &self.bytes[..filled]) {
                     Some(end) => end + 1,
                     None => continue,
                 }
             };
             if ready > 0 {
                 lines_before += parse(&self.bytes[..ready], lines_before)?;
-                self.bytes.copy_within(ready..self.filled, 0);
-                self.filled -= ready;
-                if self.filled < JSON_CHUNK / 2 {
+                self.bytes.copy_within(ready..filled, 0);
+                filled -= ready;
+                if filled < JSON_CHUNK / 2 {
                     limit = JSON_CHUNK;
                 }
             }
             if n == 0 {
                 return Ok(json_bytes);
-            }
-        }
-    }
-
-    fn read_all(&mut self, mut reader: impl Read) -> std::io::Result<()> {
-        loop {
-            if self.filled == self.bytes.len() {
-                let grown = self.bytes.len() + self.bytes.len().max(JSON_BUFFER_STEP);
-                self.bytes.resize(grown, 0);
-            }
-            match reader.read(&mut self.bytes[self.filled..]) {
-                Ok(0) => return Ok(()),
-                Ok(n) => self.filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
             }
         }
     }
@@ -253,21 +222,15 @@ pub fn absorb_all(threads: usize, inputs: mpsc::Receiver<InputObject>) -> Result
                             Err(_) => return Err(RollupError::Internal("input channel poisoned".into())),
                         };
                         let Some(object) = next else { break };
-                        let (json_bytes, lines) = match object.kind {
-                            InputKind::Orders => {
-                                let mut read = 0;
-                                let json_bytes = buf.parse_in_chunks(&object.key, &object.body, |json, before| {
-                                    let (lines, seen) = absorb_order_lines(&mut orders, &object.key, json, before)?;
-                                    read += lines;
-                                    Ok(seen)
-                                })?;
-                                (json_bytes, read)
-                            }
-                            kind => {
-                                let json = buf.fill(&object.key, &object.body)?;
-                                (json.len() as u64, absorb_object(&mut rest, kind, &object.key, json)?)
-                            }
-                        };
+                        let mut lines = 0;
+                        let json_bytes = buf.parse_in_chunks(&object.key, &object.body, |json, before| {
+                            let (read, seen) = match object.kind {
+                                InputKind::Orders => absorb_order_lines(&mut orders, &object.key, json, before)?,
+                                kind => absorb_lines(&mut rest, kind, &object.key, json, before)?,
+                            };
+                            lines += read;
+                            Ok(seen)
+                        })?;
                         stats.add(ReadStats {
                             objects: 1,
                             compressed_bytes: object.body.len() as u64,
@@ -310,6 +273,16 @@ mod tests {
         z.finish().unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// The pieces of one object, joined.
+    fn whole(buf: &mut JsonBuffer, key: &str, body: &[u8]) -> Result<Vec<u8>, RollupError> {
+        let mut joined = Vec::new();
+        buf.parse_in_chunks(key, body, |piece, _| {
+            joined.extend_from_slice(piece);
+            Ok(piece.iter().filter(|&&b| b == b'\n').count())
+        })?;
+        Ok(joined)
+    }
+
     #[test]
     fn the_json_buffer_reads_every_gzip_member_and_forgets_the_last_object() {
         let big: Vec<u8> = (0..3_000_000u32).flat_map(|i| format!("{{\"n\":{i}}}\n").into_bytes()).collect();
@@ -318,16 +291,16 @@ mod tests {
         let mut expected = big.clone();
         expected.extend_from_slice(b"{\"last\":true}\n");
         let mut buf = JsonBuffer::default();
-        let json = buf.fill("a.jsonl.gz", &two_members).map(<[u8]>::to_vec);
-        assert_eq!(json.ok().as_deref(), Some(&expected[..]), "both members, past several growths");
+        let json = whole(&mut buf, "a.jsonl.gz", &two_members);
+        assert_eq!(json.ok().as_deref(), Some(&expected[..]), "both members, in many pieces");
         // A smaller object after it: only its own bytes, plain or gzip.
-        assert_eq!(buf.fill("b.jsonl", b"{\"x\":1}\n").ok(), Some(&b"{\"x\":1}\n"[..]));
-        assert_eq!(buf.fill("c.jsonl.gz", &gzip(b"{}")).ok(), Some(&b"{}"[..]));
-        assert_eq!(buf.fill("d.jsonl", b"").ok(), Some(&b""[..]));
+        assert_eq!(whole(&mut buf, "b.jsonl", b"{\"x\":1}\n").ok().as_deref(), Some(&b"{\"x\":1}\n"[..]));
+        assert_eq!(whole(&mut buf, "c.jsonl.gz", &gzip(b"{}")).ok().as_deref(), Some(&b"{}"[..]));
+        assert_eq!(whole(&mut buf, "d.jsonl", b"").ok().as_deref(), Some(&b""[..]));
         let truncated = &two_members[..two_members.len() / 2];
-        match buf.fill("e.jsonl.gz", truncated) {
+        match whole(&mut buf, "e.jsonl.gz", truncated) {
             Err(RollupError::Unreadable { key, .. }) => assert_eq!(key, "e.jsonl.gz"),
-            other => panic!("a truncated gzip read as {:?}", other.map(<[u8]>::len)),
+            other => panic!("a truncated gzip read as {:?}", other.map(|json| json.len())),
         }
     }
 
@@ -349,8 +322,9 @@ mod tests {
         let long_line_at = text.len() - 3 * JSON_CHUNK;
         for (key, body) in [("a.jsonl.gz", body), ("a.jsonl", text.clone())] {
             let mut buf = JsonBuffer::default();
-            // A big object read whole before: the pieces stay small all the same.
-            assert!(buf.fill("big.jsonl", &vec![b' '; 8 * JSON_CHUNK]).is_ok());
+            // An object of one long line before, which grew the buffer: the pieces stay small
+            // all the same.
+            assert!(whole(&mut buf, "big.jsonl", &vec![b' '; 8 * JSON_CHUNK]).is_ok());
             let (mut joined, mut pieces) = (Vec::new(), 0);
             let json_bytes = buf.parse_in_chunks(key, &body, |piece, before| {
                 let holds_the_long_line = joined.len() + piece.len() > long_line_at;

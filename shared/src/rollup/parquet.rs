@@ -260,8 +260,8 @@ pub fn order_lines_type(kind: Kind) -> DataType {
     }
 }
 
-/// Arrow arrays (in `spec` order, of its types; string columns may be dictionary arrays) as a [`Table`]: how tests look at a table that
-/// is produced as arrays.
+/// Arrow arrays (in `spec` order, of its types or of [`order_lines_type`]) as a [`Table`]: how
+/// tests look at a table that is produced as arrays.
 pub fn table_from_arrays(name: &'static str, spec: Spec, arrays: &[ArrayRef]) -> Result<Table, ParquetEncodeError> {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{
